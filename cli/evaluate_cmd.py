@@ -1,0 +1,37 @@
+"""`signalwise evaluate`: profile + shortlist -> explained signal plan."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("evaluate")
+@click.option("--profile", "profile", required=True, type=click.Path(dir_okay=True),
+              help="Applicant profile (YAML).")
+@click.option("--programs", "programs", required=True, type=click.Path(dir_okay=True),
+              help="Program shortlist (CSV with a header row, or YAML list).")
+@click.option("--specialty", help="Override the profile's specialty, e.g. family-medicine.")
+@click.option("--cycle", help="Override the profile's cycle, e.g. eras-2026.")
+@click.option("--signals", "signals", help="What-if signal counts: 7, or gold=3,silver=12.")
+@click.option("--policies", "policies", type=click.Path(file_okay=False),
+              help="Use policies from this folder instead of the bundled ones.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the report here.")
+def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: str | None,
+                     signals: str | None, policies: str | None, fmt: str, output: str | None) -> None:
+    """Recommend which programs get which signal, and explain every decision."""
+    from signalwise.engine.context import parse_signals_option
+    from signalwise.engine.explain import build_report
+    from signalwise.engine.files import write_atomic
+    from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.render import RENDERERS
+
+    req = Request(profile, programs, specialty, cycle,
+                  parse_signals_option(signals) if signals is not None else None, policies)
+    report = build_report(evaluate(req))
+    text = RENDERERS[fmt](report)
+    if output:
+        write_atomic(output, text, inputs=(profile, programs))
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

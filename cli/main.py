@@ -1,0 +1,59 @@
+"""The `signalwise` command: Click parsing, calling the engine, choosing a renderer, exit codes.
+
+Exit codes: 0 success; 2 invalid input (profile, shortlist, policy, options); 3 a policy misbehaved at
+run time (action failure, runaway chaining); 1 an unexpected internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .evaluate_cmd import evaluate_command
+from .policy_cmd import policy_group, schema_group
+
+
+class _Group(click.Group):
+    """Turn our errors into clean messages and exit codes; never print a traceback for user mistakes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from signalwise.engine.errors import SignalwiseError
+
+        try:
+            return super().invoke(ctx)
+        except SignalwiseError as exc:
+            click.echo(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug, not a user mistake: short message, details on request
+            if os.environ.get("SIGNALWISE_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                       "This is a bug in signalwise. Rerun with SIGNALWISE_DEBUG=1 for details and report it.",
+                       err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="signalwise")
+def cli() -> None:
+    """Explained residency preference-signal plans from versioned policy files."""
+
+
+cli.add_command(evaluate_command)
+cli.add_command(policy_group)
+cli.add_command(schema_group)
+
+
+def main(argv: list[str] | None = None) -> None:
+    entry: Callable[..., Any] = cli
+    try:
+        entry(args=argv, prog_name="signalwise")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

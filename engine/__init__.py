@@ -1,0 +1,1 @@
+"""Rules engine: load, validate, compile, chain, allocate, explain, render."""

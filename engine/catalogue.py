@@ -1,0 +1,119 @@
+"""Find policy files: all guidance, plus one specialty x cycle policy per evaluation.
+
+Layout under a policy root: `guidance/*.yaml` and `cycles/<cycle>/<specialty>.yaml`. The bundled root is
+package data, so an installed copy works outside the repository.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import as_file, files
+from pathlib import Path
+
+from .errors import InputError, PolicyError, Problem
+from .model import Policy, PolicySet
+from .policy_load import load_policy_file
+
+ENGINE_VERSION = "1.0.0"
+
+
+def bundled_root() -> Path:
+    """Filesystem path of the bundled policies (package data)."""
+    with as_file(files("signalwise.policies")) as path:
+        return Path(path)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def display_name(path: Path, root: Path) -> str:
+    try:
+        return f"policies/{path.relative_to(root).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+@cache
+def _load_cached(path: str, display: str, mtime: float) -> Policy:
+    return load_policy_file(path, display)
+
+
+def load_policy(path: Path, root: Path) -> Policy:
+    return _load_cached(str(path), display_name(path, root), path.stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    root: Path
+
+    def guidance(self) -> tuple[Policy, ...]:
+        files_ = _yaml_files(self.root / "guidance")
+        if not files_:
+            raise PolicyError([Problem(str(self.root / "guidance"), None, None, "no guidance policies found")])
+        return self._load_all(files_)
+
+    def cycles(self) -> list[str]:
+        folder = self.root / "cycles"
+        if not folder.is_dir():
+            return []
+        return sorted((p.name for p in folder.iterdir() if p.is_dir()), key=_cycle_sort_key)
+
+    def specialties(self, cycle: str) -> list[str]:
+        return [p.stem for p in _yaml_files(self.root / "cycles" / cycle)]
+
+    def specialty_path(self, cycle: str, specialty: str) -> Path:
+        return self.root / "cycles" / cycle / f"{specialty}.yaml"
+
+    def specialty_policy(self, cycle: str, specialty: str) -> Policy | None:
+        path = self.specialty_path(cycle, specialty)
+        return load_policy(path, self.root) if path.is_file() else None
+
+    def all_specialty_policies(self) -> tuple[Policy, ...]:
+        paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]
+        return self._load_all(paths)
+
+    def _load_all(self, paths: list[Path]) -> tuple[Policy, ...]:
+        out, problems = [], []
+        for path in paths:
+            try:
+                out.append(load_policy(path, self.root))
+            except InputError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise PolicyError(problems)
+        return tuple(out)
+
+    def policy_set(self, cycle: str, specialty: str, *, allow_missing_specialty: bool,
+                   where: tuple[str, int | None]) -> PolicySet:
+        """The policies for one evaluation, or an error naming what exists."""
+        file, line = where
+        cycles = self.cycles()
+        spec = None
+        if cycle in cycles:
+            spec = self.specialty_policy(cycle, specialty)
+        if spec is None and not allow_missing_specialty:
+            if cycle not in cycles:
+                raise InputError([Problem(file, line, "cycle", f"no policies for cycle '{cycle}'",
+                                          f"cycles available: {', '.join(cycles) or 'none'}; "
+                                          "or pass --signals to evaluate without a specialty policy")])
+            names = self.specialties(cycle)
+            raise InputError([Problem(file, line, "specialty",
+                                      f"no policy for specialty '{specialty}' in {cycle}",
+                                      f"specialties in {cycle}: {', '.join(names) or 'none'}; "
+                                      "or pass --signals to evaluate with your own signal counts")])
+        return PolicySet(self.guidance(), spec)
+
+
+def _cycle_sort_key(name: str) -> tuple[str, int]:
+    m = re.match(r"^(.*)-(\d{4})$", name)
+    return (m.group(1), int(m.group(2))) if m else (name, 0)
+
+
+def match_year_of(cycle: str) -> int:
+    m = re.search(r"(\d{4})$", cycle)
+    return int(m.group(1)) if m else 0

@@ -1,0 +1,208 @@
+"""Compile a `PolicySet` into an engine-neutral IR, then into durable-rules JSON rulesets.
+
+Both steps are pure functions of the policies, so tests can snapshot them. Field paths such as
+`exams.step2_ck` become flat keys (`exams__step2_ck`) because the engine matches top-level keys only;
+list membership becomes a test on a companion key (`ties__has__rotation`) that the fact builder adds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, QuotaTable, Rule, Test
+
+TYPE_KEY = "t"
+SESSION_RULE = "__session__"
+SESSION_FACT = "__session__"
+
+
+RESERVED = {"id": "id__", "sid": "sid__"}  # durable-rules gives `id` and `sid` a meaning of its own
+
+
+def flat(field: str) -> str:
+    """`exams.step2_ck` -> `exams__step2_ck` (the key the engine sees); reserved names are renamed."""
+    return RESERVED.get(field, field.replace(".", "__"))
+
+
+def member_key(field: str, item: Any) -> str:
+    """Companion key marking that list `field` contains `item`."""
+    token = "".join(ch if ch.isalnum() else "_" for ch in str(item).lower())
+    return f"{flat(field)}__has__{token}"
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    name: str
+    ruleset: str
+    rules: tuple[Rule, ...]
+    definition: dict[str, Any]  # durable-rules JSON, "run" holds the rule id
+    consumes: frozenset[str]    # fact types some pattern matches
+    negated: frozenset[str]     # fact types tested under `not`
+
+
+def policy_set_key(ps: PolicySet) -> str:
+    """Content hash of the policies in a set: compiled rulesets are cached and named by it."""
+    h = hashlib.sha256()
+    for p in ps.policies:
+        h.update(f"{p.ref}:{p.sha256}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- quota tables -> rules
+
+def quota_table_rules(table: QuotaTable) -> tuple[Rule, ...]:
+    """Each row of a quota table becomes one rule asserting a `quota_row` fact.
+
+    The row's numbers travel in the fact; the allocator turns shares into counts for the actual
+    number of signals. Rows match on the key fact (e.g. applicant_tier.tier) and on the count of
+    signals of the table's level in the context fact.
+    """
+    out = []
+    count_field = f"signals_{table.level}"
+    for row in table.rows:
+        ctx_tests: list[Test | AnyOf] = [Test(count_field, "gte", row.count_min),
+                                         Test(count_field, "lte", row.count_max)]
+        if table.structure:
+            ctx_tests.append(Test("structure", "eq", table.structure))
+        key_tests: tuple[Test | AnyOf, ...] = () if row.key == "any" else (Test(table.key_field, "eq", row.key),)
+        payload = {
+            "table": table.id, "row": row.id, "level": table.level,
+            "quota": json.dumps([list(q) for q in row.quota]), "shares": json.dumps([list(s) for s in row.shares]),
+            "caps": json.dumps([list(c) for c in row.caps]),
+            "fill_order": json.dumps(list(row.fill_order)), "overflow": json.dumps(list(row.overflow)),
+            "extension": row.extension,
+        }
+        out.append(Rule(
+            id=f"{table.id}.{row.id}", title=f"{table.title}: {row.id}", phase=table.phase, priority=50,
+            patterns=(Pattern("context", "ctx", tuple(ctx_tests)), Pattern(table.key_fact, "key", key_tests)),
+            actions=(Assertion("quota_row", tuple(sorted(payload.items()))),),
+            because=row.because.replace("{q.count}", "{ctx.%s}" % count_field), rationale=row.rationale,
+            source=row.source, advice=None, policy=table.policy, file=table.file, line=row.line,
+        ))
+    return tuple(out)
+
+
+def all_rules(ps: PolicySet) -> tuple[Rule, ...]:
+    """Authored rules plus the rules generated from quota tables, sorted for stable output."""
+    generated = tuple(r for t in ps.quota_tables for r in quota_table_rules(t))
+    return tuple(sorted(ps.rules + generated, key=lambda r: (r.priority, r.id)))
+
+
+# ---------------------------------------------------------------- IR
+
+def to_ir(ps: PolicySet) -> dict[str, Any]:
+    """Engine-neutral form: stages with their rules, conditions and actions as plain data."""
+    rules = all_rules(ps)
+    stages = []
+    for stage in ps.stages:
+        stage_rules = [r for r in rules if r.phase == stage.name]
+        stages.append({
+            "stage": stage.name, "kind": stage.kind,
+            "rules": [_rule_ir(r) for r in stage_rules],
+        })
+    return {
+        "policies": [p.ref for p in ps.policies],
+        "stages": stages,
+        "resolutions": [{"id": r.id, "after": r.after, "votes": r.votes, "key": r.key, "field": r.field,
+                         "precedence": list(r.precedence), "default": r.default, "produces": r.produces}
+                        for r in ps.resolutions],
+        "aggregates": [{"id": a.id, "after": a.after, "count": a.count, "group_by": a.group_by,
+                        "groups": list(a.groups), "produces": a.produces} for a in ps.aggregates],
+    }
+
+
+def _rule_ir(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id, "policy": rule.policy, "priority": rule.priority,
+        "when": [{"fact": p.fact, "as": p.alias, "not": p.negated, "tests": [_test_ir(t) for t in p.tests]}
+                 for p in rule.patterns],
+        "then": [{"assert": a.fact, "set": {k: _val_ir(v) for k, v in a.values}} if isinstance(a, Assertion)
+                 else {"finding": a.level, "program": _val_ir(a.program)} for a in rule.actions],
+    }
+
+
+def _test_ir(t: Test | AnyOf) -> Any:
+    if isinstance(t, AnyOf):
+        return {"any": [[_test_ir(x) for x in g] for g in t.groups]}
+    return [t.field, t.op, _val_ir(t.value)]
+
+
+def _val_ir(v: Any) -> Any:
+    if isinstance(v, tuple) and v and v[0] == "ref":
+        return f"${v[1]}.{v[2]}"
+    if isinstance(v, tuple) and v and v[0] in ("add", "sub", "mul", "div"):
+        return {v[0]: [_val_ir(v[1]), _val_ir(v[2])]}
+    if isinstance(v, tuple):
+        return [_val_ir(x) for x in v]
+    return v
+
+
+# ---------------------------------------------------------------- durable-rules JSON
+
+def compile_stages(ps: PolicySet) -> tuple[CompiledStage, ...]:
+    """One durable-rules ruleset per rules-stage, named by the policy-set hash."""
+    key = policy_set_key(ps)
+    rules = all_rules(ps)
+    out = []
+    for stage in ps.stages:
+        if stage.kind != "rules":
+            continue
+        stage_rules = tuple(r for r in rules if r.phase == stage.name)
+        definition = {r.id: _rule_durable(r) for r in stage_rules}
+        # durable-rules crashes (segfault) deleting a session in which no action ever fired, so every
+        # session opens with a fact that this no-op rule consumes.
+        definition[SESSION_RULE] = {"all": [{"m": {TYPE_KEY: SESSION_FACT}}], "pri": 0, "run": SESSION_RULE}
+        out.append(CompiledStage(
+            name=stage.name, ruleset=f"signalwise-{key}-{stage.name}", rules=stage_rules, definition=definition,
+            consumes=frozenset(p.fact for r in stage_rules for p in r.patterns),
+            negated=frozenset(p.fact for r in stage_rules for p in r.patterns if p.negated),
+        ))
+    return tuple(out)
+
+
+def _rule_durable(rule: Rule) -> dict[str, Any]:
+    patterns = []
+    for p in rule.patterns:
+        expr = {"$and": [{TYPE_KEY: p.fact}, *[_test_durable(t, p.alias) for t in p.tests]]}
+        patterns.append({f"{p.alias}$not" if p.negated else p.alias: expr})
+    return {"all": patterns, "pri": rule.priority, "run": rule.id}
+
+
+def _rhs(value: Any, own_alias: str) -> Any:
+    if isinstance(value, tuple) and value and value[0] == "ref":
+        _, alias, field = value
+        return {"$m": flat(field)} if alias == own_alias else {alias: flat(field)}
+    if isinstance(value, tuple) and value and value[0] in ("add", "sub", "mul", "div"):
+        return {f"${value[0]}": {"$l": _rhs(value[1], own_alias), "$r": _rhs(value[2], own_alias)}}
+    return value
+
+
+def _test_durable(t: Test | AnyOf, alias: str) -> dict[str, Any]:
+    if isinstance(t, AnyOf):
+        return {"$or": [{"$and": [_test_durable(x, alias) for x in g]} if len(g) > 1 else _test_durable(g[0], alias)
+                        for g in t.groups]}
+    f = flat(t.field)
+    op, v = t.op, t.value
+    if op == "eq":
+        return {f: _rhs(v, alias)}
+    if op == "ne":
+        return {"$neq": {f: _rhs(v, alias)}}
+    if op in ("lt", "lte", "gt", "gte"):
+        return {f"${op}": {f: _rhs(v, alias)}}
+    if op == "in":
+        items = list(v)
+        return {f: items[0]} if len(items) == 1 else {"$or": [{f: x} for x in items]}
+    if op == "not_in":
+        items = list(v)
+        return {"$neq": {f: items[0]}} if len(items) == 1 else {"$and": [{"$neq": {f: x}} for x in items]}
+    if op in ("contains", "not_contains"):
+        items = list(v) if isinstance(v, tuple | list) else [v]
+        check = "$ex" if op == "contains" else "$nex"
+        parts = [{check: {member_key(t.field, x): 1}} for x in items]
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+    if op == "present":
+        return {"$ex": {f: 1}} if v else {"$nex": {f: 1}}
+    raise ValueError(f"unknown operator {op!r}")  # schema prevents this

@@ -1,0 +1,313 @@
+"""Turn an `Evaluation` into the report: every decision with the rules, facts and sources behind it.
+
+The report is plain data (the JSON report contract in schemas/report.schema.json); renderers only
+format it. Lists are sorted by documented keys so the same inputs give byte-identical output.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .allocate import NearMiss, Pick
+from .compiler import TYPE_KEY, flat
+from .facts import ID_KEY, Fact, public
+from .model import AnyOf, PolicySet, Rule, SourceRef, Test
+from .pipeline import Evaluation, ResolutionOutcome, sha256_text
+from .runtime import Firing
+from .templates import fmt_value
+
+REPORT_VERSION = "1.0"
+LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
+    src, at = ps.source(policy_ref, ref)
+    if src is None:
+        return None
+    text = src.title
+    if at:
+        text += f" — “{at}”"
+    if src.url:
+        text += f" <{src.url}>"
+    tag = {"A": "official", "B": "peer-reviewed", "C": "secondary", "guide": "the guide",
+           "assumption": "signalwise assumption"}.get(src.reliability, src.reliability)
+    return f"{text} [{tag}]"
+
+
+def _used_fields(rule: Rule) -> dict[str, set[str]]:
+    used: dict[str, set[str]] = defaultdict(set)
+
+    def walk(tests: tuple[Test | AnyOf, ...], alias: str) -> None:
+        for t in tests:
+            if isinstance(t, AnyOf):
+                for g in t.groups:
+                    walk(g, alias)
+            else:
+                used[alias].add(t.field.removesuffix(".count") if t.op != "present" else t.field)
+                for ref in _refs(t.value):
+                    used[ref[0]].add(ref[1])
+    for p in rule.patterns:
+        if not p.negated:
+            walk(p.tests, p.alias)
+    import re
+    for m in re.finditer(r"\{([a-z_][a-z0-9_]*)\.([a-z0-9_.]+)", rule.because):
+        used[m.group(1)].add(m.group(2))
+    return used
+
+
+def _refs(v: Any) -> list[tuple[str, str]]:
+    if isinstance(v, tuple) and v and v[0] == "ref":
+        return [(v[1], v[2])]
+    if isinstance(v, tuple):
+        return [x for item in v for x in _refs(item)]
+    return []
+
+
+def matched_facts(ev: Evaluation, firing: Firing) -> dict[str, dict[str, Any]]:
+    """The facts a firing matched, reduced to the fields its conditions and sentence used."""
+    used = _used_fields(firing.rule)
+    out: dict[str, dict[str, Any]] = {}
+    for alias, fid in sorted(firing.matched.items()):
+        fact = ev.store.get(fid)
+        shown: dict[str, Any] = {"fact": fact[TYPE_KEY]}
+        if ID_KEY in fact:
+            shown["id"] = fact[ID_KEY]
+        for field in sorted(used.get(alias, ())):
+            value = fact.get(flat(field))
+            if value is None and field.endswith(".count"):
+                value = fact.get(flat(field[:-6]) + "__count")
+            if value is not None:
+                shown[field] = value
+        out[alias] = shown
+    return out
+
+
+def firing_entry(ev: Evaluation, f: Firing) -> dict[str, Any]:
+    entry = {
+        "rule": f.rule.id, "policy": f.rule.policy, "text": _clean(f.text),
+        "source": source_text(ev.policy_set, f.rule.policy, f.rule.source),
+        "facts": matched_facts(ev, f),
+    }
+    return entry
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _resolution_default_entry(ev: Evaluation, o: ResolutionOutcome) -> dict[str, Any]:
+    res = o.resolution
+    return {"rule": f"{res.id}.default", "policy": res.policy, "text": _clean(res.default_because or ""),
+            "source": source_text(ev.policy_set, res.policy, res.default_source), "facts": {}}
+
+
+def _outcome_entries(ev: Evaluation, o: ResolutionOutcome, by_output: dict[int, list[Firing]],
+                     winners: bool = True) -> list[dict[str, Any]]:
+    if o.default and winners:
+        return [_resolution_default_entry(ev, o)]
+    ids = o.winners if winners else o.others
+    firings = sorted({id(f): f for fid in ids for f in by_output.get(fid, [])}.values(),
+                     key=lambda f: (f.rule.priority, f.rule.id, f.seq))
+    return [firing_entry(ev, f) for f in firings]
+
+
+def build_report(ev: Evaluation) -> dict[str, Any]:
+    ps = ev.policy_set
+    by_output = ev.by_output()
+    outcomes: dict[tuple[str, str | None], ResolutionOutcome] = {(o.resolution.produces, o.key): o
+                                                                 for o in ev.resolutions}
+    tier_outcome = next((o for o in ev.resolutions if o.resolution.produces == "applicant_tier"), None)
+    picks = {p.program: p for p in ev.allocation.picks}
+    near = defaultdict(list)
+    for n in ev.allocation.near_misses:
+        near[n.program].append(n)
+    quota_firings = {f.rule.id: f for f in ev.firings if any(ev.store.get(o)[TYPE_KEY] == "quota_row"
+                                                             for o in f.outputs)}
+    finding_firings = [f for f in ev.firings if f.findings]
+    advice_by_program: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in ev.firings:
+        for fid in f.outputs:
+            fact = ev.store.get(fid)
+            if fact[TYPE_KEY] == "advice":
+                advice_by_program[fact["program"]].append(
+                    {"rule": f.rule.id, "policy": f.rule.policy, "kind": fact.get("kind"),
+                     "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
+                     "source": source_text(ps, f.rule.policy, f.rule.source)})
+    scores = _score_entries(ev)
+    programs = []
+    for prog in sorted(ev.store.of_type("program"), key=lambda p: p[ID_KEY]):
+        pid = prog[ID_KEY]
+        fit_o = outcomes.get(("program_fit", pid))
+        status_o = outcomes.get(("program_status", pid))
+        fit = fit_o.value if fit_o else "target"
+        status = status_o.value if status_o else "eligible"
+        pick = picks.get(pid)
+        decision = pick.level if pick else ("excluded" if status == "excluded" else
+                                            "exempt" if status == "exempt" else "none")
+        because: list[dict[str, Any]] = []
+        if fit_o:
+            because += _outcome_entries(ev, fit_o, by_output)
+        if status_o:
+            because += _outcome_entries(ev, status_o, by_output)
+        if status == "eligible":
+            because += [s["entry"] for s in scores.get(pid, [])]
+            because.append(_allocation_entry(ev, pid, pick, near.get(pid, []), quota_firings))
+        programs.append({
+            "id": pid, "name": prog["name"], "state": prog["state"], "fit": fit, "decision": decision,
+            "score": round(sum(s["points"] for s in scores.get(pid, [])), 4) if status == "eligible" else None,
+            "because": because,
+            "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
+                          + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
+            "why_not": _why_not(ev, pid, decision, fit, status, near.get(pid, []), by_output),
+            "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
+        })
+    tier = tier_outcome.value if tier_outcome else "moderate"
+    indicators = [firing_entry(ev, f) for f in ev.firings
+                  if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)]
+    signals = []
+    for lv in ev.allocation.levels:
+        qf = quota_firings.get(lv.rule or "")
+        signals.append({
+            "tier": lv.level, "available": lv.available, "assigned": lv.assigned,
+            "by_fit": {fit: lv.counts.get(fit, 0) for fit in sorted(lv.counts)},
+            "quota": {fit: {"min": lo, "max": hi} for fit, (lo, hi) in sorted(lv.ranges.items())},
+            "because": [firing_entry(ev, qf)] if qf else [],
+        })
+    findings = []
+    for f in finding_firings:
+        for item in f.findings:
+            findings.append({"level": item["level"], "rule": f.rule.id, "policy": f.rule.policy,
+                             "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
+                             "program": item.get("program"),
+                             "source": source_text(ps, f.rule.policy, f.rule.source)})
+    findings.sort(key=lambda x: (LEVEL_ORDER.get(x["level"], 9), x["rule"], x["program"] or "", x["text"]))
+    return {
+        "report_version": REPORT_VERSION,
+        "specialty": ev.context["specialty"],
+        "cycle": ev.context["cycle"],
+        "inputs": {
+            "profile": {"file": ev.profile.file, "sha256": sha256_text(ev.profile.text)},
+            "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),
+                         "count": len(ev.shortlist.programs)},
+            "signals_from": ev.signals.origin,
+        },
+        "applicant": {
+            "tier": tier,
+            "because": _outcome_entries(ev, tier_outcome, by_output) if tier_outcome else [],
+            "indicators": indicators,
+        },
+        "signals": signals,
+        "programs": programs,
+        "findings": findings,
+        "context": _context_entries(ev),
+        "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind}
+                     for p in sorted(ps.policies, key=lambda p: p.id)],
+    }
+
+
+def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in ev.firings:
+        for fid in f.outputs:
+            fact = ev.store.get(fid)
+            if fact[TYPE_KEY] == "score":
+                entry = firing_entry(ev, f)
+                pts = float(fact.get("points") or 0)
+                entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} points)"
+                out[fact["program"]].append({"points": pts, "entry": entry})
+    for items in out.values():
+        items.sort(key=lambda s: (s["entry"]["rule"]))
+    return out
+
+
+def _allocation_entry(ev: Evaluation, pid: str, pick: Pick | None, misses: list[NearMiss],
+                      quota_firings: dict[str, Firing]) -> dict[str, Any]:
+    ps = ev.policy_set
+    if pick is not None:
+        lv = next(lv for lv in ev.allocation.levels if lv.level == pick.level)
+        qf = quota_firings.get(lv.rule or "")
+        step = {"minimum": "to meet the minimum for", "fill": "to fill the range for",
+                "overflow": "beyond the guide's range (other fits had no eligible programs) for"}[pick.step]
+        lo, hi = lv.ranges.get(pick.fit, (0, 0))
+        text = (f"Picked #{pick.rank} of {lv.available} {pick.level} signal(s), {step} {pick.fit} programs "
+                f"({lo}-{hi}), with a score of {fmt_value(pick.score)}.")
+        return {"rule": qf.rule.id if qf else "allocate", "policy": qf.rule.policy if qf else "engine",
+                "text": text, "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None,
+                "facts": {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
+                                     "rank": pick.rank}}}
+    covered = ev.allocation.covered.get(pid)
+    if covered:
+        return {"rule": "allocate.institution-scope", "policy": "engine",
+                "text": f"The signal to {covered} already reaches this institution, so this program needs none.",
+                "source": None, "facts": {}}
+    if misses:
+        best = misses[0]
+        last = f" (the last {best.level} pick for {best.fit} was {best.last_pick})" if best.last_pick else ""
+        text = (f"Next in line for a {best.level} signal among {best.fit} programs, with a score of "
+                f"{fmt_value(best.score)}, but the quota was full{last}.")
+    else:
+        text = "Not picked: the quotas for its fit were filled by higher-scoring programs or had no room."
+    return {"rule": "allocate", "policy": "engine", "text": text, "source": None, "facts": {}}
+
+
+def _why_not(ev: Evaluation, pid: str, decision: str, fit: str, status: str, misses: list[NearMiss],
+             by_output: dict[int, list[Firing]]) -> list[dict[str, Any]]:
+    """For each signal level the program did not get: the blocking rule or the outranking program."""
+    out = []
+    levels = [lv.level for lv in ev.allocation.levels]
+    blocks = {b["level"]: b for b in ev.store.of_type("level_block") if b["program"] == pid}
+    for level in levels:
+        if level == decision:
+            continue
+        if status != "eligible":
+            out.append({"tier": level, "reason": status,
+                        "text": f"It is {status}, so it cannot receive any signal."})
+            continue
+        if level in blocks:
+            f = by_output.get(int(blocks[level]["_id"]), [])
+            out.append({"tier": level, "reason": "blocked", "rule": f[0].rule.id if f else None,
+                        "text": _clean(f[0].text) if f else f"A rule keeps {level} signals away from it."})
+            continue
+        lv = next(x for x in ev.allocation.levels if x.level == level)
+        lo, hi = lv.ranges.get(fit, (0, 0))
+        miss = next((m for m in misses if m.level == level), None)
+        if hi == 0 and fit not in (lv.counts or {}):
+            text = f"The {level} split gives no signals to {fit} programs."
+        elif miss and miss.last_pick:
+            text = (f"{miss.last_pick} outranked it for the last {level} signal among {fit} programs "
+                    f"(score {fmt_value(miss.score)} vs higher).")
+        else:
+            text = f"The {level} signals for {fit} programs ({lo}-{hi}) went to higher-scoring programs."
+        out.append({"tier": level, "reason": "outranked", "text": text})
+    return out
+
+
+def _context_entries(ev: Evaluation) -> dict[str, Any]:
+    """The numbers this evaluation used, each with where it came from."""
+    ps = ev.policy_set
+    out: dict[str, Any] = {}
+    for p in ps.policies:
+        for name, param in sorted(p.parameters.items()):
+            value = ev.context.get(name) if name in ev.context else param.value
+            origin = source_text(ps, p.ref, param.source)
+            if name == "step2_reference" and ev.context.get("step2_reference_origin") == "profile":
+                origin = f"your profile ({ev.profile.file})"
+            out[name] = {"value": value, "unit": param.unit, "policy": p.ref, "source": origin,
+                         "note": param.note}
+    if "step2_reference" not in out:
+        origin = "your profile" if ev.context.get("step2_reference_origin") == "profile" else None
+        out["step2_reference"] = {"value": ev.context.get("step2_reference"), "unit": "USMLE Step 2 CK",
+                                  "policy": None, "source": origin,
+                                  "note": None if origin else "not known for this specialty and cycle"}
+    spec = ps.specialty
+    sig_source = (source_text(ps, spec.ref, spec.specialty.signals_source)
+                  if spec and spec.specialty and ev.signals.origin != "--signals" else "--signals on the command line")
+    out["signals"] = {"value": {name: count for name, count in ev.signals.tiers}, "unit": "signals",
+                      "policy": spec.ref if spec and ev.signals.origin != "--signals" else None,
+                      "source": sig_source, "note": spec.specialty.signals_note if spec and spec.specialty else None}
+    return dict(sorted(out.items()))
+
+
+def public_fact(fact: Fact) -> dict[str, Any]:
+    return public(fact)

@@ -1,0 +1,79 @@
+"""Facts: the flat records the rules engine matches, and a store that remembers who derived what.
+
+A fact is a dict with a type key `t`, a unique `_id`, and flat field keys (see `compiler.flat`). List
+fields also get companion membership keys so rules can test `contains` / `not_contains`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import RESERVED, TYPE_KEY, flat, member_key
+
+Fact = dict[str, Any]
+ID_KEY = RESERVED["id"]  # where a fact keeps its `id` field (e.g. a program's id)
+INTERNAL = ("_id", "_salt", "sid")
+
+
+def make_fact(ftype: str, values: dict[str, Any]) -> Fact:
+    """Flatten nested values into a fact of type `ftype`; drop absent (None) values."""
+    out: Fact = {TYPE_KEY: ftype}
+
+    def put(prefix: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                put(f"{prefix}.{k}" if prefix else k, v)
+            return
+        key = flat(prefix)
+        if isinstance(value, list):
+            out[key] = list(value)
+            out[f"{key}__count"] = len(value)
+            for item in value:
+                out[member_key(prefix, item)] = True
+            return
+        out[key] = value
+    put("", values)
+    return out
+
+
+def public(fact: Fact) -> dict[str, Any]:
+    """A fact as shown to people: dotted field names, no engine bookkeeping."""
+    return {unflat(k): v for k, v in sorted(fact.items())
+            if k not in INTERNAL and "__has__" not in k and not k.endswith("__count") and k != TYPE_KEY}
+
+
+def unflat(key: str) -> str:
+    return next((name for name, k in RESERVED.items() if k == key), key.replace("__", "."))
+
+
+def content_key(fact: Fact) -> str:
+    return json.dumps({k: v for k, v in fact.items() if k not in INTERNAL}, sort_keys=True, default=str)
+
+
+@dataclass
+class FactStore:
+    """All facts of one evaluation, in assertion order, with de-duplication of identical content."""
+
+    facts: list[Fact] = field(default_factory=list)
+    by_key: dict[str, int] = field(default_factory=dict)
+
+    def add(self, fact: Fact) -> tuple[int, bool]:
+        """Store a fact; return (id, is_new). Identical content returns the existing id."""
+        key = content_key(fact)
+        if key in self.by_key:
+            return self.by_key[key], False
+        fid = len(self.facts)
+        stored = {**fact, "_id": fid}
+        self.facts.append(stored)
+        self.by_key[key] = fid
+        return fid, True
+
+    def of_type(self, ftype: str) -> list[Fact]:
+        return [f for f in self.facts if f[TYPE_KEY] == ftype]
+
+    def get(self, fid: int) -> Fact:
+        return self.facts[fid]

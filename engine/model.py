@@ -1,0 +1,256 @@
+"""The typed policy model: frozen dataclasses built from validated policy files.
+
+Everything downstream (compiler, runtime, explainer) reads these, never raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A value in a condition or an assertion: a literal, a "$alias.field" reference, or
+# ("add"|"sub"|"mul"|"div", left, right).
+Value = Any
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    title: str
+    reliability: str
+    url: str | None = None
+    note: str | None = None
+    publisher: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    ref: str
+    at: str | None = None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: Any
+    source: SourceRef
+    unit: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Test:
+    """One comparison on one field of one fact: `field op value`."""
+
+    field: str
+    op: str  # eq ne lt lte gt gte in not_in contains not_contains present
+    value: Value
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of several groups of tests holds."""
+
+    groups: tuple[tuple[Test | AnyOf, ...], ...]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    fact: str
+    alias: str
+    tests: tuple[Test | AnyOf, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Assertion:
+    fact: str
+    values: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True)
+class FindingAction:
+    level: str
+    program: Value = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    phase: str
+    priority: int
+    patterns: tuple[Pattern, ...]
+    actions: tuple[Assertion | FindingAction, ...]
+    because: str
+    rationale: str | None
+    source: SourceRef | None
+    advice: str | None
+    policy: str  # "id@version"
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    kind: str  # rules | allocate
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    id: str
+    after: str
+    votes: str
+    field: str
+    precedence: tuple[str, ...]
+    produces: str
+    key: str | None
+    default: str | None
+    default_because: str | None
+    default_rationale: str | None
+    default_source: SourceRef | None
+    policy: str
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    id: str
+    after: str
+    count: str
+    produces: str
+    group_by: str | None
+    groups: tuple[str, ...]
+    policy: str
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    id: str
+    key: str
+    count_min: int
+    count_max: int
+    quota: tuple[tuple[str, int, int], ...]  # (fit, min, max)
+    shares: tuple[tuple[str, float], ...]
+    caps: tuple[tuple[str, int], ...]
+    fill_order: tuple[str, ...]
+    overflow: tuple[str, ...]
+    extension: bool
+    because: str
+    rationale: str | None
+    source: SourceRef
+    line: int | None
+
+
+@dataclass(frozen=True)
+class QuotaTable:
+    id: str
+    title: str
+    phase: str
+    level: str
+    structure: str | None
+    key_fact: str
+    key_field: str
+    count_domain: tuple[int, int] | None
+    rows: tuple[QuotaRow, ...]
+    policy: str
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class SignalTier:
+    name: str
+    count: int | None
+
+
+@dataclass(frozen=True)
+class SpecialtyInfo:
+    specialty: str
+    specialty_name: str
+    cycle: str
+    application_system: str
+    match_year: int
+    structure: str
+    tiers: tuple[SignalTier, ...]
+    scope: str
+    signal_statement: bool
+    signals_source: SourceRef
+    signals_note: str | None
+    home_rule: str
+    home_rule_source: SourceRef
+    home_rule_note: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    kind: str
+    version: str
+    requires_engine: str
+    title: str
+    file: str
+    sha256: str
+    sources: dict[str, Source]
+    parameters: dict[str, Parameter]
+    rules: tuple[Rule, ...]
+    stages: tuple[Stage, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+    aggregates: tuple[Aggregate, ...] = ()
+    quota_tables: tuple[QuotaTable, ...] = ()
+    specialty: SpecialtyInfo | None = None
+    supersedes: str | None = None
+    effective_from: str | None = None
+    effective_to: str | None = None
+    description: str | None = None
+    changelog: tuple[dict[str, Any], ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The policies one evaluation uses: all guidance plus one specialty x cycle policy."""
+
+    guidance: tuple[Policy, ...]
+    specialty: Policy | None
+
+    @property
+    def policies(self) -> tuple[Policy, ...]:
+        return self.guidance + ((self.specialty,) if self.specialty else ())
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        for p in self.guidance:
+            if p.stages:
+                return p.stages
+        return ()
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for p in self.policies for r in p.rules)
+
+    @property
+    def resolutions(self) -> tuple[Resolution, ...]:
+        return tuple(r for p in self.policies for r in p.resolutions)
+
+    @property
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return tuple(a for p in self.policies for a in p.aggregates)
+
+    @property
+    def quota_tables(self) -> tuple[QuotaTable, ...]:
+        return tuple(t for p in self.policies for t in p.quota_tables)
+
+    def source(self, policy_ref: str, ref: SourceRef | None) -> tuple[Source | None, str | None]:
+        """Resolve a source reference in the context of the policy that made it."""
+        if ref is None:
+            return None, None
+        for p in self.policies:
+            if p.ref == policy_ref:
+                return p.sources.get(ref.ref), ref.at
+        return None, ref.at

@@ -1,0 +1,248 @@
+"""One evaluation, start to finish: load -> validate -> compile -> chain -> allocate -> (explain).
+
+`evaluate()` is the single entry point the CLI, tests and batch runs share. Each call builds its own
+fact store and session; nothing from one evaluation is visible to the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .allocate import Allocation, Candidate, LevelQuota, allocate, quota_from_row
+from .catalogue import Catalogue, bundled_root
+from .compiler import TYPE_KEY
+from .context import SignalSpec, build_context, signal_spec
+from .errors import InputError, Problem
+from .facts import ID_KEY, Fact, FactStore, make_fact
+from .geography import locate
+from .inputs import Profile, Shortlist, load_profile, load_programs
+from .model import Aggregate, PolicySet, Resolution
+from .policy_check import check_policy_set
+from .runtime import Firing, firing_bound, runtime_for
+
+
+@dataclass(frozen=True)
+class Request:
+    profile: str
+    programs: str
+    specialty: str | None = None
+    cycle: str | None = None
+    signals: SignalSpec | None = None
+    policies: str | None = None  # policy root; default: the bundled policies
+
+
+@dataclass
+class ResolutionOutcome:
+    resolution: Resolution
+    key: str | None
+    value: str
+    fact_id: int
+    winners: list[int]           # vote fact ids with the winning value
+    others: list[int]            # vote fact ids with other values
+    default: bool
+
+
+@dataclass
+class Evaluation:
+    request: Request
+    profile: Profile
+    shortlist: Shortlist
+    policy_set: PolicySet
+    signals: SignalSpec
+    context: dict[str, Any]
+    store: FactStore
+    firings: list[Firing]
+    allocation: Allocation
+    quotas: list[LevelQuota]
+    resolutions: list[ResolutionOutcome] = field(default_factory=list)
+
+    def by_output(self) -> dict[int, list[Firing]]:
+        out: dict[int, list[Firing]] = defaultdict(list)
+        for f in self.firings:
+            for fid in f.outputs:
+                out[fid].append(f)
+        return out
+
+
+def load_inputs(req: Request) -> tuple[Profile, Shortlist]:
+    """Load both files, reporting problems in both at once."""
+    problems: list[Problem] = []
+    profile = shortlist = None
+    try:
+        profile = load_profile(req.profile)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    try:
+        shortlist = load_programs(req.programs)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems or profile is None or shortlist is None:
+        raise InputError(problems)
+    return profile, shortlist
+
+
+def evaluate(req: Request) -> Evaluation:
+    profile, shortlist = load_inputs(req)
+    data = dict(profile.data)
+    if req.specialty:
+        data["specialty"] = req.specialty
+    if req.cycle:
+        data["cycle"] = req.cycle
+    catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
+    where = (profile.file, profile.positions.get(("cycle",)))
+    ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
+                              where=where)
+    check_policy_set(ps)
+    signals = signal_spec(ps, req.signals, where)
+    ctx = build_context(ps, data, signals)
+    _check_inputs_against_cycle(data, profile, shortlist, ctx)
+    return run(req, profile, shortlist, ps, signals, data, ctx)
+
+
+def _check_inputs_against_cycle(data: dict[str, Any], profile: Profile, shortlist: Shortlist,
+                                ctx: dict[str, Any]) -> None:
+    problems = []
+    year = data["applicant"]["graduation_year"]
+    if year > ctx["match_year"]:
+        problems.append(Problem(profile.file, profile.positions.get(("applicant", "graduation_year")),
+                                "applicant.graduation_year",
+                                f"got {year}, after the {ctx['match_year']} Match of cycle {ctx['cycle']}",
+                                "graduation must come before the Match you apply for"))
+    home = data.get("home_program")
+    if home is not None and home not in {p["id"] for p in shortlist.programs}:
+        problems.append(Problem(profile.file, profile.positions.get(("home_program",)), "home_program",
+                                f"'{home}' is not a program id in {shortlist.file}",
+                                "use the id of a program on your shortlist, or remove home_program"))
+    for prog, line in zip(shortlist.programs, shortlist.lines, strict=True):
+        if locate(prog["state"]) == (None, None) and prog["state"] not in ("PR", "GU", "VI", "AS", "MP"):
+            problems.append(Problem(shortlist.file, line, "state", f"'{prog['state']}' is not a US state code",
+                                    "use a two-letter code such as OH"))
+    if problems:
+        raise InputError(problems)
+
+
+def base_facts(data: dict[str, Any], shortlist: Shortlist, ctx: dict[str, Any]) -> list[Fact]:
+    applicant = {k: v for k, v in data.items() if k != "applicant"}
+    applicant.update(data["applicant"])
+    facts = [make_fact("context", ctx), make_fact("applicant", applicant)]
+    home = data.get("home_program")
+    for prog in sorted(shortlist.programs, key=lambda p: p["id"]):
+        division, region = locate(prog["state"])
+        values = dict(prog, division=division, region=region)
+        if home is not None and prog["id"] == home:
+            values["home"] = True
+        facts.append(make_fact("program", values))
+    for list_name in ("must_have", "preferred", "avoid"):
+        for area in (data.get("geography") or {}).get(list_name, []):
+            facts.append(make_fact("geo_pref", {"list": list_name, "area": area}))
+    return facts
+
+
+def run(req: Request, profile: Profile, shortlist: Shortlist, ps: PolicySet, signals: SignalSpec,
+        data: dict[str, Any], ctx: dict[str, Any]) -> Evaluation:
+    """Chain every stage in order; allocation and the declared counts/resolutions run between them."""
+    store = FactStore()
+    for fact in base_facts(data, shortlist, ctx):
+        store.add(fact)
+    runtime = runtime_for(ps)
+    firings: list[Firing] = []
+    bound = firing_bound(len(store.facts))
+    outcomes: list[ResolutionOutcome] = []
+    allocation = Allocation([], [], [], {})
+    quotas: list[LevelQuota] = []
+    for stage in ps.stages:
+        if stage.kind == "rules":
+            runtime.run_stage(stage.name, store, firings, bound)
+        else:
+            quotas, allocation = _allocate(store, ctx, signals)
+            _add_allocation_facts(store, allocation)
+        for agg in ps.aggregates:
+            if agg.after == stage.name:
+                _aggregate(store, agg)
+        for res in ps.resolutions:
+            if res.after == stage.name:
+                outcomes.extend(_resolve(store, res))
+    return Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas, outcomes)
+
+
+def _aggregate(store: FactStore, agg: Aggregate) -> None:
+    facts = store.of_type(agg.count)
+    if agg.group_by is None:
+        store.add({TYPE_KEY: agg.produces, "count": len(facts), "rule": f"count:{agg.id}"})
+        return
+    counts: dict[Any, int] = {g: 0 for g in agg.groups}
+    for f in facts:
+        key = f.get(agg.group_by)
+        counts[key] = counts.get(key, 0) + 1
+    for key in sorted(counts, key=str):
+        store.add({TYPE_KEY: agg.produces, agg.group_by: key, "count": counts[key], "rule": f"count:{agg.id}"})
+
+
+def _resolve(store: FactStore, res: Resolution) -> list[ResolutionOutcome]:
+    votes = store.of_type(res.votes)
+    grouped: dict[str | None, list[Fact]] = defaultdict(list)
+    for v in votes:
+        grouped[v.get(res.key) if res.key else None].append(v)
+    if res.key:
+        domain = {f.get(ID_KEY) for f in store.of_type(res.key)} or set(grouped)
+        keys: list[str | None] = sorted(str(k) for k in domain | set(grouped) if k is not None)
+    else:
+        keys = [None]
+    out = []
+    rank = {value: i for i, value in enumerate(res.precedence)}
+    for key in keys:
+        vs = grouped.get(key, [])
+        values = sorted({str(v.get(res.field)) for v in vs}, key=lambda x: (rank.get(x, len(rank)), x))
+        if values:
+            value, default = values[0], False
+        elif res.default is not None:
+            value, default = res.default, True
+        else:
+            continue
+        fact: Fact = {TYPE_KEY: res.produces, res.field: value, "rule": f"resolve:{res.id}"}
+        if res.key:
+            fact[res.key] = key
+        fid, _ = store.add(fact)
+        winners = [int(v["_id"]) for v in vs if str(v.get(res.field)) == value]
+        others = [int(v["_id"]) for v in vs if str(v.get(res.field)) != value]
+        out.append(ResolutionOutcome(res, key, value, fid, winners, others, default))
+    return out
+
+
+def _allocate(store: FactStore, ctx: dict[str, Any], signals: SignalSpec) -> tuple[list[LevelQuota], Allocation]:
+    rows = {r["level"]: r for r in store.of_type("quota_row")}
+    quotas = [quota_from_row(level, count, rows.get(level)) for level, count in signals.tiers]
+    fits = {f["program"]: f["fit"] for f in store.of_type("program_fit")}
+    status = {f["program"]: f["status"] for f in store.of_type("program_status")}
+    scores: dict[str, float] = defaultdict(float)
+    for s in store.of_type("score"):
+        scores[s["program"]] += float(s.get("points") or 0)
+    blocks: dict[str, set[str]] = defaultdict(set)
+    for b in store.of_type("level_block"):
+        blocks[b["program"]].add(b["level"])
+    candidates = [
+        Candidate(p[ID_KEY], fits.get(p[ID_KEY], "unknown"), status.get(p[ID_KEY], "eligible") == "eligible",
+                  scores[p[ID_KEY]], frozenset(blocks[p[ID_KEY]]), p.get("institution"))
+        for p in store.of_type("program")
+    ]
+    return quotas, allocate(quotas, candidates, institution_scope=ctx.get("scope") == "institution")
+
+
+def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
+    for pick in allocation.picks:
+        store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
+                   "rank": pick.rank, "rule": "allocate"})
+    for lv in allocation.levels:
+        store.add({TYPE_KEY: "level_summary", "level": lv.level, "available": lv.available,
+                   "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
+        for fit in lv.shortfalls:
+            store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit,
+                       "minimum": lv.ranges[fit][0], "assigned": lv.counts.get(fit, 0), "rule": "allocate"})
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,335 @@
+"""Semantic checks on a policy set, beyond what JSON Schema can say.
+
+Each check returns `Problem`s with file and line: duplicate rule ids, unknown stages, fact types that
+nothing produces (unreachable rules), fields no schema defines (with "did you mean"), references to
+aliases that are not bound, negation on facts derived in the same or a later stage (the engine does not
+re-check negation), unknown sources, engine-version mismatches, and gaps or overlaps in quota tables.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from typing import Any
+
+from .compiler import all_rules
+from .errors import PolicyError, Problem
+from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
+from .schemas import schema_fields
+from .templates import references
+
+ENGINE_VERSION = (1, 0, 0)
+BASE_TYPES = ("context", "applicant", "program", "geo_pref")
+ENGINE_TYPES = {  # produced by the allocate stage
+    "signal": {"program", "level", "fit", "rank", "rule"},
+    "level_summary": {"level", "available", "assigned", "unused", "rule"},
+    "quota_shortfall": {"level", "fit", "minimum", "assigned", "rule"},
+}
+QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "fill_order", "overflow", "extension", "rule"}
+CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "signals_total", "home_rule",
+                  "scope", "signal_statement", "step2_reference", "step2_reference_origin"}
+
+
+def check_policy_set(ps: PolicySet) -> None:
+    problems = policy_set_problems(ps)
+    if problems:
+        raise PolicyError(problems)
+
+
+def _list_fields(fields: dict[str, dict[str, Any]]) -> set[str]:
+    return {name for name, spec in fields.items() if spec.get("type") == "array"}
+
+
+def base_field_registry(ps: PolicySet) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Known fields per base fact type, and which of them are lists."""
+    prof = schema_fields("profile")
+    applicant = {k.removeprefix("applicant."): v for k, v in prof.items()}
+    prog = schema_fields("program")
+    fields = {
+        "applicant": set(applicant) | {f"{k}.count" for k in _list_fields(applicant)},
+        "program": set(prog) | {"division", "region"} | {f"{k}.count" for k in _list_fields(prog)},
+        "context": CONTEXT_FIELDS | {n for p in ps.policies for n in p.parameters}
+        | {f"signals_{t.level}" for t in ps.quota_tables}
+        | {f"signals_{t.name}" for t in (ps.specialty.specialty.tiers if ps.specialty and ps.specialty.specialty else ())},
+        "geo_pref": {"list", "area"},
+    }
+    lists = {"applicant": _list_fields(applicant), "program": _list_fields(prog), "context": {"levels"},
+             "geo_pref": set()}
+    return fields, lists
+
+
+def policy_set_problems(ps: PolicySet) -> list[Problem]:
+    problems: list[Problem] = []
+    stages = ps.stages
+    guidance_files = [p.file for p in ps.guidance]
+    if not stages:
+        return [Problem(", ".join(guidance_files) or "policies", None, "stages", "no policy declares `stages`",
+                        "guidance/core.yaml lists the evaluation stages")]
+    order = {s.name: i for i, s in enumerate(stages)}
+    rule_stages = {s.name for s in stages if s.kind == "rules"}
+    alloc_index = next((i for i, s in enumerate(stages) if s.kind == "allocate"), len(stages))
+    for p in ps.policies:
+        problems.extend(_engine_problems(p))
+        problems.extend(_source_problems(p))
+    rules = all_rules(ps)
+    # ---- duplicate ids
+    seen: dict[str, Rule] = {}
+    for r in rules:
+        if r.id in seen:
+            first = seen[r.id]
+            problems.append(Problem(r.file, r.line, f"rule {r.id}",
+                                    f"duplicate rule id (also at {first.file}:{first.line})",
+                                    "rule ids must be unique across all policies"))
+        seen.setdefault(r.id, r)
+    # ---- what each fact type is, where it is produced
+    fields, lists = base_field_registry(ps)
+    produced_at: dict[str, float] = {t: -1 for t in BASE_TYPES}
+    for t, fs in ENGINE_TYPES.items():
+        fields[t] = set(fs)
+        lists[t] = set()
+        produced_at[t] = alloc_index
+    fields["quota_row"] = set(QUOTA_ROW_FIELDS)
+    for r in rules:
+        if r.phase not in rule_stages:
+            problems.append(Problem(r.file, r.line, f"rule {r.id}.phase", f"unknown stage '{r.phase}'",
+                                    _suggest(r.phase, sorted(rule_stages))))
+            continue
+        for a in r.actions:
+            if isinstance(a, Assertion):
+                fields.setdefault(a.fact, set()).update(k for k, _ in a.values)
+                fields[a.fact].add("rule")
+                lists.setdefault(a.fact, set())
+                produced_at[a.fact] = min(produced_at.get(a.fact, 1e9), order[r.phase])
+    for agg in ps.aggregates:
+        if agg.after not in order:
+            problems.append(Problem(_file_of(ps, agg.policy), None, f"aggregates.{agg.id}.after",
+                                    f"unknown stage '{agg.after}'", _suggest(agg.after, sorted(order))))
+            continue
+        fields.setdefault(agg.produces, set()).update({"count", "rule"} | ({agg.group_by} if agg.group_by else set()))
+        lists.setdefault(agg.produces, set())
+        produced_at[agg.produces] = min(produced_at.get(agg.produces, 1e9), order[agg.after] + 0.5)
+    for res in ps.resolutions:
+        if res.after not in order:
+            problems.append(Problem(_file_of(ps, res.policy), None, f"resolutions.{res.id}.after",
+                                    f"unknown stage '{res.after}'", _suggest(res.after, sorted(order))))
+            continue
+        fields.setdefault(res.produces, set()).update({res.field, "rule"} | ({res.key} if res.key else set()))
+        lists.setdefault(res.produces, set())
+        produced_at[res.produces] = min(produced_at.get(res.produces, 1e9), order[res.after] + 0.5)
+    for tbl in ps.quota_tables:
+        if tbl.phase in order:
+            produced_at["quota_row"] = min(produced_at.get("quota_row", 1e9), order[tbl.phase])
+    # ---- each rule's patterns against that registry
+    for r in rules:
+        if r.phase not in rule_stages:
+            continue
+        problems.extend(_rule_problems(r, order[r.phase], fields, lists, produced_at))
+    problems.extend(_quota_problems(ps))
+    unique: list[Problem] = []
+    for p in problems:
+        if p not in unique:
+            unique.append(p)
+    return unique
+
+
+def _file_of(ps: PolicySet, ref: str) -> str:
+    return next((p.file for p in ps.policies if p.ref == ref), ref)
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    guess = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean '{guess[0]}'?" if guess else f"expected one of: {', '.join(options)}"
+
+
+def _rule_problems(r: Rule, stage: int, fields: dict[str, set[str]], lists: dict[str, set[str]],
+                   produced_at: dict[str, float]) -> list[Problem]:
+    out: list[Problem] = []
+    where = f"rule {r.id}"
+    bound: dict[str, str] = {}
+    for p in r.patterns:
+        if p.fact not in fields:
+            out.append(Problem(r.file, r.line, f"{where}.when", f"unreachable: nothing produces fact '{p.fact}'",
+                               _suggest(p.fact, sorted(fields))))
+            continue
+        at = produced_at.get(p.fact, 1e9)
+        if p.negated and at >= stage and at != -1:
+            out.append(Problem(r.file, r.line, f"{where}.when",
+                               f"`not` on '{p.fact}', which is derived in this or a later stage",
+                               "the engine does not re-check negation: test facts from earlier stages only"))
+        elif not p.negated and at > stage:
+            out.append(Problem(r.file, r.line, f"{where}.when",
+                               f"unreachable: '{p.fact}' is only derived after this rule's stage", None))
+        for t in _tests(p.tests):
+            out.extend(_field_problem(r, p.fact, t.field, fields, lists, t.op))
+            for alias, field in _refs(t.value):
+                out.extend(_ref_problem(r, alias, field, bound, fields, own=(p.alias, p.fact)))
+        if not p.negated:
+            if p.alias in bound:
+                out.append(Problem(r.file, r.line, f"{where}.when", f"alias '{p.alias}' is bound twice",
+                                   "give each pattern its own `as:`"))
+            bound[p.alias] = p.fact
+    for a in r.actions:
+        values = a.values if isinstance(a, Assertion) else (("program", a.program),)
+        for _, v in values:
+            for alias, field in _refs(v):
+                out.extend(_ref_problem(r, alias, field, bound, fields))
+    for alias, field in references(r.because):
+        if alias not in bound:
+            out.append(Problem(r.file, r.line, f"{where}.because", f"template uses '{{{alias}.{field}}}' but no "
+                               f"pattern is bound to '{alias}'", _suggest(alias, sorted(bound))))
+        else:
+            out.extend(_field_problem(r, bound[alias], field, fields, lists, "eq", part="because"))
+    if not any(isinstance(a, Assertion | FindingAction) for a in r.actions):
+        out.append(Problem(r.file, r.line, f"{where}.then", "rule has no action"))
+    return out
+
+
+def _tests(tests: tuple[Test | AnyOf, ...]) -> list[Test]:
+    out: list[Test] = []
+    for t in tests:
+        if isinstance(t, AnyOf):
+            for g in t.groups:
+                out.extend(_tests(g))
+        else:
+            out.append(t)
+    return out
+
+
+def _refs(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, tuple) and value and value[0] == "ref":
+        return [(value[1], value[2])]
+    if isinstance(value, tuple):
+        return [x for v in value for x in _refs(v)]
+    return []
+
+
+def _field_problem(r: Rule, fact: str, field: str, fields: dict[str, set[str]], lists: dict[str, set[str]],
+                   op: str, part: str = "when") -> list[Problem]:
+    known = fields.get(fact, set())
+    if field not in known:
+        return [Problem(r.file, r.line, f"rule {r.id}.{part}", f"'{fact}' has no field '{field}'",
+                        _suggest(field, sorted(known)))]
+    if op in ("contains", "not_contains") and field not in lists.get(fact, set()):
+        return [Problem(r.file, r.line, f"rule {r.id}.{part}", f"'{op}' needs a list field; '{fact}.{field}' is not one")]
+    return []
+
+
+def _ref_problem(r: Rule, alias: str, field: str, bound: dict[str, str], fields: dict[str, set[str]],
+                 own: tuple[str, str] | None = None) -> list[Problem]:
+    if own and alias == own[0]:
+        fact = own[1]
+    elif alias in bound:
+        fact = bound[alias]
+    else:
+        return [Problem(r.file, r.line, f"rule {r.id}", f"'${alias}.{field}' refers to an alias bound by no "
+                        "earlier pattern", _suggest(alias, sorted(bound)))]
+    if field not in fields.get(fact, set()):
+        return [Problem(r.file, r.line, f"rule {r.id}", f"'${alias}.{field}': '{fact}' has no field '{field}'",
+                        _suggest(field, sorted(fields.get(fact, set()))))]
+    return []
+
+
+def _engine_problems(p: Policy) -> list[Problem]:
+    if satisfies(ENGINE_VERSION, p.requires_engine):
+        return []
+    have = ".".join(map(str, ENGINE_VERSION))
+    return [Problem(p.file, None, "requires_engine", f"needs engine {p.requires_engine}; this is {have}",
+                    "upgrade signalwise, or use a policy written for this engine")]
+
+
+def satisfies(version: tuple[int, ...], spec: str) -> bool:
+    """Does `version` meet a spec like '>=1.0,<2'?"""
+    for part in spec.split(","):
+        m = re.match(r"\s*(>=|>|<=|<|==)\s*([0-9.]+)\s*$", part)
+        if not m:
+            return False
+        want = tuple(int(x) for x in m.group(2).split("."))
+        want = want + (0,) * (3 - len(want))
+        op = m.group(1)
+        ok = {">=": version >= want, ">": version > want, "<=": version <= want, "<": version < want,
+              "==": version == want}[op]
+        if not ok:
+            return False
+    return True
+
+
+def _source_problems(p: Policy) -> list[Problem]:
+    out = []
+
+    def check(ref: SourceRef | None, field: str) -> None:
+        if ref is not None and ref.ref not in p.sources:
+            out.append(Problem(p.file, None, field, f"unknown source '{ref.ref}'", _suggest(ref.ref, sorted(p.sources))))
+    for r in p.rules:
+        check(r.source, f"rule {r.id}.source")
+    for name, param in p.parameters.items():
+        check(param.source, f"parameters.{name}.source")
+    for t in p.quota_tables:
+        for row in t.rows:
+            check(row.source, f"quota_tables.{t.id}.rows.{row.id}.source")
+    for res in p.resolutions:
+        check(res.default_source, f"resolutions.{res.id}.default.source")
+    if p.specialty:
+        check(p.specialty.signals_source, "signals.source")
+        check(p.specialty.home_rule_source, "home_rule.source")
+    return out
+
+
+def _quota_problems(ps: PolicySet) -> list[Problem]:
+    out: list[Problem] = []
+    domains = {r.produces: (r.field, r.precedence) for r in ps.resolutions}
+    fit_domain = set(domains.get("program_fit", ("fit", ()))[1])
+    for t in ps.quota_tables:
+        where = f"quota_tables.{t.id}"
+        dom = domains.get(t.key_fact)
+        values = list(dom[1]) if dom and dom[0] == t.key_field else sorted({r.key for r in t.rows} - {"any"})
+        by_key: dict[str, list[Any]] = defaultdict(list)
+        for row in t.rows:
+            if row.key != "any" and row.key not in values:
+                out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}.key", f"unknown key '{row.key}'",
+                                   _suggest(row.key, values)))
+            if row.count_min > row.count_max:
+                out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}.count",
+                                   f"min {row.count_min} is greater than max {row.count_max}"))
+            fits = {f for f, _, _ in row.quota} | {f for f, _ in row.shares}
+            for fit, lo, hi in row.quota:
+                if lo > hi:
+                    out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}.quota.{fit}",
+                                       f"min {lo} is greater than max {hi}"))
+            for name in row.fill_order:
+                if name not in fits:
+                    out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}.fill_order",
+                                       f"names '{name}', which has no quota or share in this row",
+                                       _suggest(name, sorted(fits))))
+            for name in (fits | set(row.overflow)) - fit_domain if fit_domain else set():
+                out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}",
+                                   f"'{name}' is not a program fit", _suggest(name, sorted(fit_domain))))
+            if row.quota and sum(lo for _, lo, _ in row.quota) > row.count_max:
+                out.append(Problem(t.file, row.line, f"{where}.rows.{row.id}.quota",
+                                   f"minimums add up to {sum(lo for _, lo, _ in row.quota)}, more than the "
+                                   f"{row.count_max} signals the row covers"))
+            keys = values if row.key == "any" else [row.key]
+            for k in keys:
+                by_key[k].append(row)
+        lo_dom, hi_dom = t.count_domain or (None, None)
+        for key in values:
+            rows = sorted(by_key.get(key, []), key=lambda r: (r.count_min, r.count_max))
+            if not rows:
+                out.append(Problem(t.file, t.line, where, f"no row covers key '{key}'", "add a row for it"))
+                continue
+            for a, b in zip(rows, rows[1:], strict=False):
+                if b.count_min <= a.count_max:
+                    out.append(Problem(t.file, b.line, f"{where}.rows.{b.id}.count",
+                                       f"overlaps row '{a.id}' for key '{key}' ({b.count_min}-{b.count_max} vs "
+                                       f"{a.count_min}-{a.count_max})"))
+                elif b.count_min > a.count_max + 1:
+                    out.append(Problem(t.file, b.line, f"{where}.rows.{b.id}.count",
+                                       f"gap for key '{key}': no row covers {a.count_max + 1}-{b.count_min - 1} "
+                                       "signals"))
+            if lo_dom is not None and rows[0].count_min > lo_dom:
+                out.append(Problem(t.file, rows[0].line, f"{where}.rows.{rows[0].id}.count",
+                                   f"gap for key '{key}': no row covers {lo_dom}-{rows[0].count_min - 1} signals"))
+            if hi_dom is not None and rows[-1].count_max < hi_dom:
+                out.append(Problem(t.file, rows[-1].line, f"{where}.rows.{rows[-1].id}.count",
+                                   f"gap for key '{key}': no row covers {rows[-1].count_max + 1}-{hi_dom} signals"))
+    return out

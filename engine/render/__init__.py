@@ -1,0 +1,14 @@
+"""Renderers: report dict -> text for a terminal, Markdown, HTML or JSON. No logic, only layout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import json_out, markdown, text
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text": text.render,
+    "md": markdown.render,
+    "json": json_out.render,
+}

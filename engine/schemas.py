@@ -1,0 +1,158 @@
+"""JSON Schema access and readable validation errors (file:line, field, expected, did-you-mean)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from .errors import Problem
+from .yamlsafe import Path, dotted
+
+SCHEMA_NAMES = ("profile", "program", "programs", "policy", "report", "policy-test")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Return a bundled JSON Schema by short name (e.g. `profile`)."""
+    text = files("signalwise.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _registry() -> Registry:
+    resources = []
+    for name in SCHEMA_NAMES:
+        try:
+            schema = load_schema(name)
+        except FileNotFoundError:
+            continue
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+        resources.append((f"{name}.schema.json", Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A cached validator for one bundled schema, with format checks on."""
+    return Draft202012Validator(load_schema(name), registry=_registry(),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problems(name: str, instance: Any, filename: str, positions: dict[Path, int],
+                    *, path_prefix: Path = (), line_of: Any = None) -> list[Problem]:
+    """Validate `instance`; turn every error into a located, readable `Problem`."""
+    problems: list[Problem] = []
+    for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        problems.extend(_describe(error, filename, positions, path_prefix, line_of))
+    return problems
+
+
+def _line(positions: dict[Path, int], path: Path) -> int | None:
+    while True:
+        if path in positions:
+            return positions[path]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+def _describe(error: jsonschema.ValidationError, filename: str, positions: dict[Path, int],
+              prefix: Path, line_of: Any) -> list[Problem]:
+    path: Path = prefix + tuple(error.absolute_path)
+    line = line_of(path) if line_of else _line(positions, path)
+    field = dotted(path)
+    if error.validator == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        out = []
+        for key in extra:
+            key_path = path + (key,)
+            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{guess[0]}'?" if guess else f"expected one of: {', '.join(allowed)}"
+            out.append(Problem(filename, line_of(key_path) if line_of else _line(positions, key_path),
+                               dotted(key_path), f"unknown field '{key}'", hint))
+        if out:
+            return out
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = jsonschema.exceptions.best_match(_closest_branch(error))
+        return _describe(best, filename, positions, prefix, line_of) if best is not None else []
+    return [Problem(filename, line, field, _message(error))]
+
+
+def _closest_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """Errors of the oneOf/anyOf branch that best fits the instance's keys (not jsonschema's guess)."""
+    branches: dict[int, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(int(sub.schema_path[0]), []).append(sub)
+    inst = error.instance
+    options = error.validator_value
+
+    def fit(index: int) -> tuple[int, int]:
+        schema = options[index] if isinstance(options, list) and index < len(options) else {}
+        if "$ref" in schema:
+            schema = _resolve(schema["$ref"])
+        props = set((schema.get("properties") or {}).keys())
+        overlap = len(props & set(inst)) if isinstance(inst, dict) else 0
+        kind = schema.get("type")
+        type_ok = 1 if kind is None or isinstance(inst, dict) == (kind == "object") else 0
+        return (type_ok, overlap)
+    best = max(sorted(branches), key=fit)
+    return branches[best]
+
+
+def _resolve(ref: str) -> dict[str, Any]:
+    if ref.startswith("#/$defs/"):
+        return dict(load_schema("policy")["$defs"].get(ref.split("/")[-1], {}))
+    return {}
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    v, inst, s = error.validator, error.instance, error.schema
+    shown = json.dumps(inst, default=str) if not isinstance(inst, dict | list) else type(inst).__name__
+    if v == "enum":
+        return f"got {shown}; expected one of: {', '.join(map(str, error.validator_value))}"
+    if v == "type":
+        return f"got {shown}; expected {_type_name(error.validator_value)}"
+    if v == "required":
+        return str(error.message).replace("is a required property", "is required but missing")
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        lo, hi = s.get("minimum"), s.get("maximum")
+        rng = f"between {lo} and {hi}" if lo is not None and hi is not None else f"{v} {error.validator_value}"
+        return f"got {shown}; expected a value {rng}"
+    if v == "pattern":
+        desc = s.get("description")
+        return f"got {shown}; expected text matching {error.validator_value}" + (f" ({desc})" if desc else "")
+    if v == "uniqueItems":
+        return "list has repeated items; each item may appear once"
+    return str(error.message)
+
+
+def _type_name(t: Any) -> str:
+    names = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes/no (true/false)",
+             "array": "a list", "object": "a mapping of fields", "null": "nothing"}
+    if isinstance(t, list):
+        return " or ".join(names.get(x, x) for x in t)
+    return names.get(t, str(t))
+
+
+def schema_fields(name: str) -> dict[str, dict[str, Any]]:
+    """Flatten a bundled object schema into dotted field name -> property schema (for rule checking)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def walk(schema: dict[str, Any], prefix: str) -> None:
+        for key, sub in (schema.get("properties") or {}).items():
+            name_ = f"{prefix}{key}"
+            if sub.get("type") == "object" and "properties" in sub:
+                walk(sub, name_ + ".")
+            else:
+                out[name_] = sub
+    walk(load_schema(name), "")
+    return out
