@@ -1,0 +1,36 @@
+"""Shared fixtures: paths to the bundled examples and a helper to evaluate through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from signalwise.cli.main import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+EXAMPLE_NAMES = ("strong-im", "moderate-fm", "at-risk-im", "gold-silver-im")
+
+
+def example_args(name: str) -> list[str]:
+    return ["--profile", str(EXAMPLES / name / "profile.yaml"), "--programs", str(EXAMPLES / name / "programs.csv")]
+
+
+def run_cli(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def evaluate_json(name: str, *extra: str) -> dict[str, Any]:
+    result = run_cli("evaluate", *example_args(name), "--format", "json", *extra)
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.output)
+    return report
+
+
+@pytest.fixture(scope="session")
+def reports() -> dict[str, dict[str, Any]]:
+    return {name: evaluate_json(name) for name in EXAMPLE_NAMES}

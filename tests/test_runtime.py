@@ -1,0 +1,191 @@
+"""The chaining runtime turns every silent failure of durable-rules into a clear error."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from durable import engine as durable_engine
+
+from signalwise.engine.errors import EngineError
+from signalwise.engine.pipeline import Request, evaluate
+from signalwise.engine.runtime import Runtime
+
+from .conftest import run_cli
+
+CORE = """
+id: test.core
+kind: guidance
+version: 1.0.0
+requires_engine: ">=1.0,<2"
+title: Test stages
+sources: {t: {title: test, reliability: assumption}}
+stages:
+  - {name: work, kind: rules}
+  - {name: allocate, kind: allocate}
+"""
+
+PROFILE = """
+specialty: test-specialty
+cycle: test-2026
+applicant:
+  graduate_type: us-img
+  graduation_year: 2024
+  exams: {step2_ck: 230}
+"""
+
+PROGRAMS = "id,name,state,setting\nT-1,Fictional Test Hospital,OH,community\n"
+
+
+def policy_root(tmp_path: Path, rules: str) -> Path:
+    root = tmp_path / "policies"
+    (root / "guidance").mkdir(parents=True)
+    (root / "cycles").mkdir()
+    (root / "guidance" / "core.yaml").write_text(CORE)
+    (root / "guidance" / "rules.yaml").write_text(
+        "id: test.rules\nkind: guidance\nversion: 1.0.0\nrequires_engine: \">=1.0,<2\"\ntitle: Test rules\n"
+        "sources: {t: {title: test, reliability: assumption}}\nrules:\n" + rules)
+    (tmp_path / "profile.yaml").write_text(PROFILE)
+    (tmp_path / "programs.csv").write_text(PROGRAMS)
+    return root
+
+
+def request(tmp_path: Path, root: Path) -> Request:
+    from signalwise.engine.context import parse_signals_option
+
+    return Request(str(tmp_path / "profile.yaml"), str(tmp_path / "programs.csv"),
+                   signals=parse_signals_option("1"), policies=str(root))
+
+
+LOOP = """
+  - id: loop.seed
+    title: Start the ping-pong
+    phase: work
+    when: [{fact: applicant, as: a}]
+    then: [{assert: {fact: ping, set: {n: 0}}}]
+    because: seed
+    source: t
+  - id: loop.ping
+    title: Ping makes pong
+    phase: work
+    when: [{fact: ping, as: p}]
+    then: [{assert: {fact: pong, set: {n: {add: [$p.n, 1]}}}}]
+    because: ping {p.n}
+    source: t
+  - id: loop.pong
+    title: Pong makes ping
+    phase: work
+    when: [{fact: pong, as: q}]
+    then: [{assert: {fact: ping, set: {n: {add: [$q.n, 1]}}}}]
+    because: pong {q.n}
+    source: t
+"""
+
+
+def test_two_rule_loop_stops_quickly_naming_both_rules(tmp_path: Path) -> None:
+    root = policy_root(tmp_path, LOOP)
+    started = time.perf_counter()
+    with pytest.raises(EngineError) as err:
+        evaluate(request(tmp_path, root))
+    assert time.perf_counter() - started < 1.0
+    assert "loop.ping" in str(err.value) and "loop.pong" in str(err.value)
+
+
+def test_two_rule_loop_exits_3_from_the_cli(tmp_path: Path) -> None:
+    root = policy_root(tmp_path, LOOP)
+    result = run_cli("evaluate", "--profile", str(tmp_path / "profile.yaml"), "--programs",
+                     str(tmp_path / "programs.csv"), "--signals", "1", "--policies", str(root))
+    assert result.exit_code == 3
+    assert "loop.ping" in result.output and "Traceback" not in result.output
+
+
+FAILING = """
+  - id: broken.divide
+    title: Divide text by a number
+    phase: work
+    when: [{fact: applicant, as: a}]
+    then: [{assert: {fact: out, set: {x: {div: [$a.specialty, 2]}}}}]
+    because: broken
+    source: t
+"""
+
+
+def test_failing_action_is_reported_with_rule_and_policy_not_swallowed(tmp_path: Path) -> None:
+    root = policy_root(tmp_path, FAILING)
+    with pytest.raises(EngineError) as err:
+        evaluate(request(tmp_path, root))
+    assert "broken.divide" in str(err.value) and "test.rules@1.0.0" in str(err.value)
+
+
+QUIET = """
+  - id: quiet.never
+    title: Never fires
+    phase: work
+    when: [{fact: applicant, as: a, where: {graduate_type: us-md}}]
+    then: [{assert: {fact: out, set: {x: 1}}}]
+    because: quiet
+    source: t
+"""
+
+
+def test_many_evaluations_never_exhaust_the_session_limit(tmp_path: Path) -> None:
+    # durable-rules allows 1,024 live sessions per ruleset; each evaluation must free its own,
+    # including sessions in which no rule fired (deleting those crashed the C core before the fix).
+    root = policy_root(tmp_path, QUIET)
+    req = request(tmp_path, root)
+    for _ in range(1_100):
+        evaluate(req)
+
+
+def test_false_duplicate_is_retried_with_a_salt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = policy_root(tmp_path, QUIET)
+    original = durable_engine.Host.assert_fact
+    calls = {"n": 0}
+
+    def flaky(self, name, fact):  # type: ignore[no-untyped-def]
+        if fact.get("t") == "applicant" and "_salt" not in fact:
+            calls["n"] += 1
+            raise durable_engine.MessageObservedException(fact)
+        return original(self, name, fact)
+
+    monkeypatch.setattr(durable_engine.Host, "assert_fact", flaky)
+    evaluate(request(tmp_path, root))
+    assert calls["n"] >= 1
+
+
+def test_persistent_false_duplicate_is_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = policy_root(tmp_path, QUIET.replace("graduate_type: us-md", "graduate_type: us-img"))
+    original = durable_engine.Host.assert_fact
+
+    def always(self, name, fact):  # type: ignore[no-untyped-def]
+        if fact.get("t") == "applicant":
+            raise durable_engine.MessageObservedException(fact)
+        return original(self, name, fact)
+
+    monkeypatch.setattr(durable_engine.Host, "assert_fact", always)
+    with pytest.raises(EngineError, match="duplicate"):
+        evaluate(request(tmp_path, root))
+
+
+def test_swallowed_exception_in_engine_state_is_surfaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = policy_root(tmp_path, QUIET.replace("graduate_type: us-md", "graduate_type: us-img"))
+    original = durable_engine.Host.get_state
+
+    def with_exception(self, name, sid=None):  # type: ignore[no-untyped-def]
+        state = original(self, name, sid)
+        return {**state, "exception": "exception caught boom, traceback [...]"}
+
+    monkeypatch.setattr(durable_engine.Host, "get_state", with_exception)
+    with pytest.raises(EngineError, match="boom"):
+        evaluate(request(tmp_path, root))
+
+
+def test_runtime_is_not_shared_state_between_evaluations(tmp_path: Path) -> None:
+    from signalwise.engine.catalogue import Catalogue
+
+    root = policy_root(tmp_path, QUIET)
+    ps = Catalogue(root).policy_set("test-2026", "test-specialty", allow_missing_specialty=True,
+                                    where=("x", None))
+    rt = Runtime(ps)
+    assert rt._session is None
