@@ -1,0 +1,64 @@
+"""No guidance number lives in Python: editing a policy file changes the plan, and the compiled form is
+a stable, reviewable snapshot (regenerate with SIGNALWISE_UPDATE_GOLDEN=1 pytest tests/test_policy_is_the_source_of_truth.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from signalwise.engine.catalogue import Catalogue, bundled_root
+from signalwise.engine.compiler import compile_stages, to_ir
+
+from .conftest import example_args, run_cli
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def copied_policies(tmp_path: Path) -> Path:
+    root = tmp_path / "policies"
+    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return root
+
+
+def plan(root: Path | None, name: str = "strong-im") -> dict[str, int]:
+    extra = ["--policies", str(root)] if root else []
+    result = run_cli("evaluate", *example_args(name), "--format", "json", *extra)
+    assert result.exit_code == 0, result.output
+    sig = json.loads(result.output)["signals"][0]
+    return {fit: n for fit, n in sig["by_fit"].items() if n}
+
+
+def test_changing_a_ratio_in_yaml_changes_the_plan(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "allocation.yaml"
+    text = path.read_text()
+    old = "quota: {reach: {min: 2, max: 2}, target: {min: 3, max: 4}, safety: {min: 1, max: 2}}"
+    assert old in text
+    path.write_text(text.replace(old, "quota: {reach: {min: 1, max: 1}, target: {min: 3, max: 3}, "
+                                      "safety: {min: 3, max: 3}}", 1))
+    assert plan(None) == {"reach": 2, "target": 4, "safety": 1}
+    assert plan(root) == {"reach": 1, "target": 3, "safety": 3}
+
+
+def test_changing_a_threshold_in_yaml_changes_the_tier(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "applicant-tier.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("step2_near_band:\n    value: 5", "step2_near_band:\n    value: 10", 1))
+    result = run_cli("evaluate", *example_args("strong-im"), "--format", "json", "--policies", str(root))
+    assert json.loads(result.output)["applicant"]["tier"] == "moderate"
+
+
+def test_compiled_ruleset_matches_the_reviewed_snapshot() -> None:
+    ps = Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
+                                              where=("x", None))
+    snapshot = {"ir": to_ir(ps), "durable": {s.name: s.definition for s in compile_stages(ps)}}
+    text = json.dumps(snapshot, indent=1, sort_keys=True) + "\n"
+    golden = GOLDEN / "compiled-eras-2026-internal-medicine.json"
+    if os.environ.get("SIGNALWISE_UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert golden.read_text() == text, "compiled form changed: review, then regenerate the snapshot"
