@@ -150,16 +150,17 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             because += _outcome_entries(ev, fit_o, by_output)
         if status_o:
             because += _outcome_entries(ev, status_o, by_output)
+        score = sum(s["points"] for s in scores.get(pid, []))
         if status == "eligible":
             because += [s["entry"] for s in scores.get(pid, [])]
-            because.append(_allocation_entry(ev, pid, pick, near.get(pid, []), quota_firings))
+            because.append(_allocation_entry(ev, pid, pick, near.get(pid, []), quota_firings, score, fit))
         programs.append({
             "id": pid, "name": prog["name"], "state": prog["state"], "fit": fit, "decision": decision,
-            "score": round(sum(s["points"] for s in scores.get(pid, [])), 4) if status == "eligible" else None,
+            "score": round(score, 4) if status == "eligible" else None,
             "because": because,
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
                           + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
-            "why_not": _why_not(ev, pid, decision, fit, status, near.get(pid, []), by_output),
+            "why_not": _why_not(ev, pid, decision, fit, status, score, by_output),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
         })
     tier = tier_outcome.value if tier_outcome else "moderate"
@@ -214,72 +215,116 @@ def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
             if fact[TYPE_KEY] == "score":
                 entry = firing_entry(ev, f)
                 pts = float(fact.get("points") or 0)
-                entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} points)"
+                unit = "point" if abs(pts) == 1 else "points"
+                entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} {unit})"
                 out[fact["program"]].append({"points": pts, "entry": entry})
     for items in out.values():
         items.sort(key=lambda s: (s["entry"]["rule"]))
     return out
 
 
+def _a_level(level: str) -> str:
+    return "a signal" if level == "signal" else f"a {level} signal"
+
+
+def _level_signal(level: str) -> str:
+    return "signal" if level == "signal" else f"{level} signal"
+
+
+def _tie_note(score: float, other: float) -> str:
+    return " (equal scores are ordered by program id)" if score == other else ""
+
+
+def _level_fit_picks(ev: Evaluation) -> dict[tuple[str, str], list[Pick]]:
+    out: dict[tuple[str, str], list[Pick]] = defaultdict(list)
+    for p in ev.allocation.picks:
+        out[(p.level, p.fit)].append(p)
+    return out
+
+
 def _allocation_entry(ev: Evaluation, pid: str, pick: Pick | None, misses: list[NearMiss],
-                      quota_firings: dict[str, Firing]) -> dict[str, Any]:
+                      quota_firings: dict[str, Firing], score: float, fit: str) -> dict[str, Any]:
+    """HOW the allocator treated an eligible program: picked (and in which pass) or why not."""
     ps = ev.policy_set
+    levels = {lv.level: lv for lv in ev.allocation.levels}
+
+    def entry(key: str, at_level: str | None, facts: dict[str, Any], **values: Any) -> dict[str, Any]:
+        lv = levels.get(at_level or "")
+        qf = quota_firings.get(lv.rule or "") if lv else None
+        return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key),
+                "text": _clean(ps.message(key, **values)),
+                "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None, "facts": facts}
+
     if pick is not None:
-        lv = next(lv for lv in ev.allocation.levels if lv.level == pick.level)
-        qf = quota_firings.get(lv.rule or "")
-        step = {"minimum": "to meet the minimum for", "fill": "to fill the range for",
-                "overflow": "beyond the guide's range (other fits had no eligible programs) for"}[pick.step]
+        lv = levels[pick.level]
         lo, hi = lv.ranges.get(pick.fit, (0, 0))
-        text = (f"Picked #{pick.rank} of {lv.available} {pick.level} signal(s), {step} {pick.fit} programs "
-                f"({lo}-{hi}), with a score of {fmt_value(pick.score)}.")
-        return {"rule": qf.rule.id if qf else "allocate", "policy": qf.rule.policy if qf else "engine",
-                "text": text, "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None,
-                "facts": {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
-                                     "rank": pick.rank}}}
+        return entry(f"allocation.pick.{pick.step}", pick.level,
+                     {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
+                                 "rank": pick.rank}},
+                     a_level=_a_level(pick.level), score=fmt_value(pick.score), fit=pick.fit, lo=lo, hi=hi,
+                     rank=pick.rank, available=lv.available)
     covered = ev.allocation.covered.get(pid)
     if covered:
-        return {"rule": "allocate.institution-scope", "policy": "engine",
-                "text": f"The signal to {covered} already reaches this institution, so this program needs none.",
-                "source": None, "facts": {}}
-    if misses:
-        best = misses[0]
-        last = f" (the last {best.level} pick for {best.fit} was {best.last_pick})" if best.last_pick else ""
-        text = (f"Next in line for a {best.level} signal among {best.fit} programs, with a score of "
-                f"{fmt_value(best.score)}, but the quota was full{last}.")
-    else:
-        text = "Not picked: the quotas for its fit were filled by higher-scoring programs or had no room."
-    return {"rule": "allocate", "policy": "engine", "text": text, "source": None, "facts": {}}
+        return entry("allocation.covered", None, {}, covered_by=covered)
+    by_pair = _level_fit_picks(ev)
+    for miss in misses:
+        lv = levels[miss.level]
+        lo, hi = lv.ranges.get(miss.fit, (0, 0))
+        last = by_pair[(miss.level, miss.fit)][-1] if by_pair[(miss.level, miss.fit)] else None
+        if last is not None:
+            return entry("allocation.near-miss", miss.level, {}, a_level=_a_level(miss.level), fit=miss.fit,
+                         score=fmt_value(miss.score), last_pick=last.program, last_score=fmt_value(last.score),
+                         lo=lo, hi=hi, tie_note=_tie_note(miss.score, last.score))
+    last_level = ev.allocation.levels[-1].level if ev.allocation.levels else "signal"
+    lv = levels.get(last_level)
+    lo, hi = lv.ranges.get(fit, (0, 0)) if lv else (0, 0)
+    taken = len(by_pair[(last_level, fit)])
+    if taken == 0:
+        return entry("allocation.no-room", last_level, {}, level_signal=_level_signal(last_level), fit=fit)
+    return entry("allocation.outranked", last_level, {}, level_signal=_level_signal(last_level), fit=fit, lo=lo,
+                 hi=hi, taken=taken, score=fmt_value(score))
 
 
-def _why_not(ev: Evaluation, pid: str, decision: str, fit: str, status: str, misses: list[NearMiss],
+def _why_not(ev: Evaluation, pid: str, decision: str, fit: str, status: str, score: float,
              by_output: dict[int, list[Firing]]) -> list[dict[str, Any]]:
-    """For each signal level the program did not get: the blocking rule or the outranking program."""
+    """For each signal tier the program did not get: the blocking rule or the program that outranked it."""
+    ps = ev.policy_set
     out = []
     levels = [lv.level for lv in ev.allocation.levels]
     blocks = {b["level"]: b for b in ev.store.of_type("level_block") if b["program"] == pid}
+    by_pair = _level_fit_picks(ev)
     for level in levels:
         if level == decision:
             continue
+        if decision in levels and levels.index(decision) < levels.index(level):
+            out.append({"tier": level, "reason": "stronger-tier", "rule": None,
+                        "text": ps.message("why-not.taken", decision=decision)})
+            continue
         if status != "eligible":
-            out.append({"tier": level, "reason": status,
-                        "text": f"It is {status}, so it cannot receive any signal."})
+            out.append({"tier": level, "reason": status, "rule": None,
+                        "text": ps.message("why-not.status", status=status)})
             continue
         if level in blocks:
             f = by_output.get(int(blocks[level]["_id"]), [])
             out.append({"tier": level, "reason": "blocked", "rule": f[0].rule.id if f else None,
-                        "text": _clean(f[0].text) if f else f"A rule keeps {level} signals away from it."})
+                        "text": ps.message("why-not.blocked", text=_clean(f[0].text) if f else level)})
             continue
         lv = next(x for x in ev.allocation.levels if x.level == level)
         lo, hi = lv.ranges.get(fit, (0, 0))
-        miss = next((m for m in misses if m.level == level), None)
-        if hi == 0 and fit not in (lv.counts or {}):
-            text = f"The {level} split gives no signals to {fit} programs."
-        elif miss and miss.last_pick:
-            text = (f"{miss.last_pick} outranked it for the last {level} signal among {fit} programs "
-                    f"(score {fmt_value(miss.score)} vs higher).")
+        picks = by_pair[(level, fit)]
+        if not picks and hi == 0:
+            out.append({"tier": level, "reason": "no-quota", "rule": lv.rule,
+                        "text": ps.message("why-not.no-quota", level_signal=_level_signal(level), fit=fit)})
+        elif picks:
+            last = picks[-1]
+            out.append({"tier": level, "reason": "outranked", "rule": lv.rule, "outranked_by": last.program,
+                        "text": ps.message("why-not.outranked", level_signal=_level_signal(level), fit=fit,
+                                           last_pick=last.program, last_score=fmt_value(last.score),
+                                           score=fmt_value(score), tie_note=_tie_note(score, last.score))})
         else:
-            text = f"The {level} signals for {fit} programs ({lo}-{hi}) went to higher-scoring programs."
-        out.append({"tier": level, "reason": "outranked", "text": text})
+            out.append({"tier": level, "reason": "full", "rule": lv.rule,
+                        "text": ps.message("why-not.full", level_signal=_level_signal(level), fit=fit, lo=lo, hi=hi,
+                                           taken=len(picks), score=fmt_value(score))})
     return out
 
 

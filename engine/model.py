@@ -205,6 +205,7 @@ class Policy:
     effective_to: str | None = None
     description: str | None = None
     changelog: tuple[dict[str, Any], ...] = ()
+    messages: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -245,6 +246,16 @@ class PolicySet:
     @property
     def quota_tables(self) -> tuple[QuotaTable, ...]:
         return tuple(t for p in self.policies for t in p.quota_tables)
+
+    def message(self, key: str, **values: Any) -> str:
+        """Fill the engine sentence `key` declared by a guidance policy (`messages:`)."""
+        for p in self.policies:
+            if key in p.messages:
+                return p.messages[key].format(**values)
+        raise KeyError(f"no policy declares the message '{key}'")
+
+    def message_owner(self, key: str) -> str:
+        return next((p.ref for p in self.policies if key in p.messages), "engine")
 
     def source(self, policy_ref: str, ref: SourceRef | None) -> tuple[Source | None, str | None]:
         """Resolve a source reference in the context of the policy that made it."""
