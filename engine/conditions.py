@@ -295,4 +295,6 @@ def _show(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value) if not isinstance(value, int | float) else f"{value:g}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

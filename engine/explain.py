@@ -15,7 +15,7 @@ from .facts import ID_KEY, Fact, public
 from .model import AnyOf, PolicySet, Rule, SourceRef, Test
 from .pipeline import Evaluation, ResolutionOutcome, sha256_text
 from .runtime import Firing
-from .templates import fmt_value
+from .templates import fmt_value, render
 
 REPORT_VERSION = "1.0"
 LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -89,6 +89,9 @@ def firing_entry(ev: Evaluation, f: Firing) -> dict[str, Any]:
         "source": source_text(ev.policy_set, f.rule.policy, f.rule.source),
         "facts": matched_facts(ev, f),
     }
+    if f.rule.would_change:
+        matched = {alias: ev.store.get(fid) for alias, fid in f.matched.items()}
+        entry["would_change"] = _clean(render(f.rule.would_change, matched))
     return entry
 
 

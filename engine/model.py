@@ -89,6 +89,7 @@ class Rule:
     policy: str  # "id@version"
     file: str
     line: int | None
+    would_change: str | None = None
 
 
 @dataclass(frozen=True)

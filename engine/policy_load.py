@@ -123,7 +123,7 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
             id=r["id"], title=r["title"], phase=r["phase"], priority=r.get("priority", 100),
             patterns=tuple(patterns), actions=tuple(actions), because=r["because"],
             rationale=r.get("rationale"), source=_src(r.get("source")), advice=r.get("advice"),
-            policy=ref, file=name, line=pos.get(("rules", i)),
+            policy=ref, file=name, line=pos.get(("rules", i)), would_change=r.get("would_change"),
         ))
     stages = tuple(Stage(s["name"], s["kind"], s.get("title")) for s in data.get("stages") or [])
     resolutions = tuple(
