@@ -158,7 +158,8 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             because += [s["entry"] for s in scores.get(pid, [])]
             because.append(_allocation_entry(ev, pid, pick, near.get(pid, []), quota_firings, score, fit))
         programs.append({
-            "id": pid, "name": prog["name"], "state": prog["state"], "fit": fit, "decision": decision,
+            "id": pid, "name": prog["name"], "state": prog["state"], "division": prog.get("division"),
+            "region": prog.get("region"), "setting": prog.get("setting"), "fit": fit, "decision": decision,
             "score": round(score, 4) if status == "eligible" else None,
             "because": because,
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
@@ -200,7 +201,10 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "tier": tier,
             "because": _outcome_entries(ev, tier_outcome, by_output) if tier_outcome else [],
             "indicators": indicators,
+            "geography": {k: list(v) for k, v in sorted((ev.profile.data.get("geography") or {}).items())},
+            "goals": ev.profile.data.get("goals") or {},
         },
+        "rules": _rules_used(ev),
         "signals": signals,
         "programs": programs,
         "findings": findings,
@@ -208,6 +212,41 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
+
+
+def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
+    """Every rule that fired, with its title, rationale, source and the programs it fired for."""
+    ps = ev.policy_set
+    out: dict[str, dict[str, Any]] = {}
+    for f in ev.firings:
+        r = f.rule
+        item = out.setdefault(r.id, {
+            "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
+            "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
+            "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
+            "fired": 0, "programs": [],
+        })
+        item["fired"] += 1
+        for fid in list(f.matched.values()) + f.outputs:
+            fact = ev.store.get(fid)
+            pid = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
+            if pid and pid not in item["programs"]:
+                item["programs"].append(pid)
+    for item in out.values():
+        item["programs"].sort()
+    for o in ev.resolutions:
+        if o.default:
+            res = o.resolution
+            item = out.setdefault(f"{res.id}.default", {
+                "title": f"Default for {res.id}", "policy": res.policy, "file": None, "line": None,
+                "stage": res.after, "because": _clean(res.default_because or ""),
+                "rationale": _clean(res.default_rationale or ""), "advice": "",
+                "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": []})
+            item["fired"] += 1
+            if o.key and o.key not in item["programs"]:
+                item["programs"].append(o.key)
+                item["programs"].sort()
+    return dict(sorted(out.items()))
 
 
 def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
