@@ -15,6 +15,7 @@ import click
 
 from .evaluate_cmd import evaluate_command
 from .policy_cmd import policy_group, schema_group
+from .track_cmd import track_command
 
 
 class _Group(click.Group):
@@ -48,6 +49,7 @@ def cli() -> None:
 cli.add_command(evaluate_command)
 cli.add_command(policy_group)
 cli.add_command(schema_group)
+cli.add_command(track_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -57,6 +57,13 @@ class Catalogue:
             raise PolicyError([Problem(str(self.root / "guidance"), None, None, "no guidance policies found")])
         return self._load_all(files_)
 
+    def tracking(self) -> tuple[Policy, ...]:
+        """Policies for `signalwise track` (after submission): tracking/*.yaml."""
+        files_ = _yaml_files(self.root / "tracking")
+        if not files_:
+            raise PolicyError([Problem(str(self.root / "tracking"), None, None, "no tracking policies found")])
+        return self._load_all(files_)
+
     def cycles(self) -> list[str]:
         folder = self.root / "cycles"
         if not folder.is_dir():

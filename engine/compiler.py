@@ -163,10 +163,37 @@ def compile_stages(ps: PolicySet) -> tuple[CompiledStage, ...]:
     return tuple(out)
 
 
+def _referenced_fields(rule: Rule) -> dict[str, set[str]]:
+    """Fields each alias must have because some test reads them through `$alias.field`."""
+    out: dict[str, set[str]] = {}
+
+    def walk(value: Any, own: str) -> None:
+        if isinstance(value, tuple) and value and value[0] == "ref":
+            out.setdefault(value[1], set()).add(value[2])
+        elif isinstance(value, tuple):
+            for v in value:
+                walk(v, own)
+
+    def tests(ts: tuple[Test | AnyOf, ...], own: str) -> None:
+        for t in ts:
+            if isinstance(t, AnyOf):
+                for g in t.groups:
+                    tests(g, own)
+            else:
+                walk(t.value, own)
+    for p in rule.patterns:
+        tests(p.tests, p.alias)
+    return out
+
+
 def _rule_durable(rule: Rule) -> dict[str, Any]:
+    # The C core fails an assertion (error 311) when a join reads a field the other fact lacks, so a
+    # fact enters a join only when it has every field the join reads: a missing field never matches.
+    needed = _referenced_fields(rule)
     patterns = []
     for p in rule.patterns:
-        expr = {"$and": [{TYPE_KEY: p.fact}, *[_test_durable(t, p.alias) for t in p.tests]]}
+        guards = [{"$ex": {flat(f): 1}} for f in sorted(needed.get(p.alias, ()))] if not p.negated else []
+        expr = {"$and": [{TYPE_KEY: p.fact}, *guards, *[_test_durable(t, p.alias) for t in p.tests]]}
         patterns.append({f"{p.alias}$not" if p.negated else p.alias: expr})
     return {"all": patterns, "pri": rule.priority, "run": rule.id}
 

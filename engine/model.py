@@ -207,6 +207,7 @@ class Policy:
     description: str | None = None
     changelog: tuple[dict[str, Any], ...] = ()
     messages: dict[str, str] = field(default_factory=dict)
+    base_facts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -231,6 +232,14 @@ class PolicySet:
             if p.stages:
                 return p.stages
         return ()
+
+    @property
+    def base_facts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Fact types asserted before the first stage, declared by the stage-declaring policy (if any)."""
+        for p in self.guidance:
+            if p.stages:
+                return p.base_facts
+        return {}
 
     @property
     def rules(self) -> tuple[Rule, ...]:

@@ -42,7 +42,16 @@ def _list_fields(fields: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def base_field_registry(ps: PolicySet) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """Known fields per base fact type, and which of them are lists."""
+    """Known fields per base fact type, and which of them are lists.
+
+    The evaluate pipeline's base facts come from the input schemas; another pipeline (tracking)
+    declares its own in `base_facts`, plus a `context` fact holding its parameters.
+    """
+    params = {n for p in ps.policies for n in p.parameters}
+    if ps.base_facts:
+        fields = {t: set(f) | {f"{x}.count" for x in lists} for t, (f, lists) in ps.base_facts.items()}
+        fields.setdefault("context", set()).update(params)
+        return fields, {t: set(lists) for t, (_, lists) in ps.base_facts.items()} | {"context": set()}
     prof = schema_fields("profile")
     applicant = {k.removeprefix("applicant."): v for k, v in prof.items()}
     prog = schema_fields("program")
@@ -84,7 +93,8 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
         seen.setdefault(r.id, r)
     # ---- what each fact type is, where it is produced
     fields, lists = base_field_registry(ps)
-    produced_at: dict[str, float] = {t: -1 for t in BASE_TYPES}
+    produced_at: dict[str, float] = {t: -1 for t in (ps.base_facts or BASE_TYPES)}
+    produced_at["context"] = -1
     for t, fs in ENGINE_TYPES.items():
         fields[t] = set(fs)
         lists[t] = set()

@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from .errors import Problem
 from .yamlsafe import Path, dotted
 
-SCHEMA_NAMES = ("profile", "program", "programs", "policy", "report", "policy-test")
+SCHEMA_NAMES = ("profile", "program", "programs", "policy", "report", "policy-test", "interview-log")
 
 
 @cache

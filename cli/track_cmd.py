@@ -1,0 +1,49 @@
+"""`signalwise track`: after submission, compare invitations with the plan and the season's pace."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    from signalwise.engine.errors import input_error
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise input_error("command line", f"got {value!r}; expected a date YYYY-MM-DD", field=flag) from None
+
+
+@click.command("track")
+@click.option("--log", "log", required=True, type=click.Path(dir_okay=True), help="Interview log (CSV or YAML).")
+@click.option("--programs", "programs", required=True, type=click.Path(dir_okay=True), help="Your shortlist.")
+@click.option("--report", "report", type=click.Path(dir_okay=True),
+              help="The JSON report that planned your signals (signalwise evaluate --format json).")
+@click.option("--as-of", "as_of", help="Judge the season as of this date (YYYY-MM-DD); default today.")
+@click.option("--specialty", help="Specialty, if no --report is given.")
+@click.option("--cycle", help="Cycle, e.g. eras-2026, if no --report is given.")
+@click.option("--target", type=click.IntRange(1, 100), help="Your interview target, if the policy has none.")
+@click.option("--review-from", "review_from", help="Date programs started reviewing, if the policy has none.")
+@click.option("--policies", type=click.Path(file_okay=False), help="Use policies from this folder.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the result here.")
+def track_command(log: str, programs: str, report: str | None, as_of: str | None, specialty: str | None,
+                  cycle: str | None, target: int | None, review_from: str | None, policies: str | None,
+                  fmt: str, output: str | None) -> None:
+    """Track invitations against your plan and the season's pace; advise what to do next."""
+    from signalwise.engine.files import write_atomic
+    from signalwise.engine.render.tracking import render_tracking
+    from signalwise.engine.tracking import TrackRequest, track
+
+    req = TrackRequest(log, programs, report, _date(as_of, "--as-of"), specialty, cycle, target,
+                       _date(review_from, "--review-from"), policies)
+    text = render_tracking(track(req), fmt)
+    if output:
+        write_atomic(output, text, inputs=tuple(x for x in (log, programs, report) if x))
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

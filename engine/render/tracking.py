@@ -1,0 +1,66 @@
+"""Render a tracking result (signalwise track) as text, Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _pct(x: float | None) -> str:
+    return "unknown" if x is None else f"{round(x * 100)}%"
+
+
+def _lines(result: dict[str, Any], md: bool) -> list[str]:
+    s, pace = result["season"], result["pace"]
+    h = "## " if md else ""
+    out = [("# " if md else "") + f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}", ""]
+    target = (f"{pace['target_min']}-{pace['target_max']}" if pace["target_min"] is not None else "unknown")
+    out += [f"{h}Pace" + ("" if md else ":"), "",
+            f"- Status: {pace['status']}",
+            f"- Invitations so far: {s['invites']} (rejections {s['rejections']}, waitlists {s['waitlists']}, "
+            f"no answer yet {s['silent']})",
+            f"- Interview target: {target}" + (f" (source: {pace['target_source']})" if pace["target_source"] else ""),
+            f"- Expected by now: {pace['expected_by_now'] if pace['expected_by_now'] is not None else 'unknown'}"
+            f" ({_pct(pace['expected_share'])} of offers usually sent {pace['days_since_review']} days after review starts"
+            + (f"; calendar source: {pace['review_from_source']}" if pace["review_from_source"] else "") + ")", ""]
+    out += [f"{h}Invitation rates" + ("" if md else ":"), ""]
+    if md:
+        out += ["| signal tier | programs | invited | rate |", "|---|---|---|---|"]
+    for tier, row in result["by_signal_tier"].items():
+        rate = _pct(row["invited"] / row["programs"] if row["programs"] else None)
+        out.append(f"| {tier} | {row['programs']} | {row['invited']} | {rate} |" if md
+                   else f"  {tier:<8} {row['invited']} of {row['programs']} invited ({rate})")
+    out.append("")
+    if md:
+        out += ["| fit | programs | invited |", "|---|---|---|"]
+    for fit, row in result["by_fit"].items():
+        out.append(f"| {fit} | {row['programs']} | {row['invited']} |" if md
+                   else f"  {fit:<8} {row['invited']} of {row['programs']} invited")
+    if result["silent_signaled"]:
+        out += ["", f"Signaled programs still silent: {', '.join(result['silent_signaled'])}"]
+    if result["timeline"] and md:
+        out += ["", f"{h}Invitations over time", "", "```"]
+        top = max([r["invites"] for r in result["timeline"]] + [r["expected"] or 0 for r in result["timeline"]] + [1])
+        for r in result["timeline"]:
+            bar = "#" * r["invites"]
+            exp = "" if r["expected"] is None else f"  expected {r['expected']}"
+            marker = " " * max(0, round(r["expected"] or 0) - r["invites"])
+            out.append(f"{r['date']} {bar}{marker}{'|' if r['expected'] is not None else ''} {r['invites']}{exp}")
+        out += ["```", f"(# = one invitation; | = the expected pace; scale up to {top})"]
+    out += ["", f"{h}What the guide says to do now" + ("" if md else ":"), ""]
+    for f in result["findings"]:
+        out.append(f"- **{f['level']}** {f['text']} *What to do:* {f['advice']} (`{f['rule']}`)" if md
+                   else f"- {f['level'].upper()}: {f['text']}\n    -> {f['advice']} [{f['rule']}]")
+    if result["advice"]:
+        out += ["", f"{h}Program by program" + ("" if md else ":"), ""]
+        for a in result["advice"]:
+            out.append(f"- {a['program']}: {a['text']} {a['advice']} (`{a['rule']}`)" if md
+                       else f"- {a['program']}: {a['text']}\n    -> {a['advice']} [{a['rule']}]")
+    out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"]), ""]
+    return out
+
+
+def render_tracking(result: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return "\n".join(_lines(result, fmt == "md"))

@@ -1,0 +1,324 @@
+"""After submission: read the interview log, judge the season's pace by policy, advise per program.
+
+Load the log (CSV or YAML, schema-validated, every problem with file:line), join it to the shortlist
+and, when given, to the report that planned the signals; turn it into `season` and `tracked` facts;
+chain the tracking policies (policies/tracking/) with the same runtime as `evaluate`; return a plain
+report dict. Calendar, pace curve and interview targets are policy data; this module only interpolates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .catalogue import Catalogue, bundled_root
+from .errors import InputError, Problem
+from .explain import source_text
+from .facts import FactStore, make_fact
+from .files import read_text
+from .inputs import Shortlist, load_programs
+from .model import PolicySet, SourceRef
+from .policy_check import check_policy_set
+from .runtime import Firing, firing_bound, runtime_for
+from .schemas import schema_problems
+from .templates import render
+from .yamlsafe import load_yaml_text
+
+EVENT_ORDER = {"applied": 0, "signaled": 1, "invited": 2, "waitlisted": 3, "interviewed": 4, "rejected": 5,
+               "withdrawn": 6}
+LOG_COLUMNS = ("program", "date", "event", "tier", "note")
+
+
+@dataclass(frozen=True)
+class Event:
+    program: str
+    day: date
+    event: str
+    tier: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    log: str
+    programs: str
+    report: str | None = None
+    as_of: date | None = None
+    specialty: str | None = None
+    cycle: str | None = None
+    target: int | None = None
+    review_from: date | None = None
+    policies: str | None = None
+
+
+def load_log(path: str, shortlist: Shortlist) -> list[Event]:
+    """Events from a CSV (`program,date,event,tier,note`) or YAML list, checked against the shortlist."""
+    text = read_text(path)
+    rows: list[tuple[dict[str, Any], int]] = []
+    problems: list[Problem] = []
+    if path.lower().endswith((".yaml", ".yml")):
+        data, pos = load_yaml_text(text, path)
+        if isinstance(data, dict) and list(data) == ["events"]:
+            data, pos = data["events"], {k[1:]: v for k, v in pos.items() if k and k[0] == "events"}
+        if not isinstance(data, list):
+            raise InputError([Problem(path, 1, None, "an interview log must be a list of events",
+                                      "each item: {program, date, event, tier?, note?}")])
+        for i, item in enumerate(data):
+            line = pos.get((i,), 0)
+            if not isinstance(item, dict):
+                problems.append(Problem(path, line, f"[{i}]", "each event must be a mapping"))
+                continue
+            item = {k: (str(v) if k == "date" else v) for k, v in item.items()}
+            rows.append((item, line))
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except (StopIteration, csv.Error) as exc:
+            raise InputError([Problem(path, 1, None, f"cannot read the CSV header: {exc}")]) from None
+        for col in header:
+            if col not in LOG_COLUMNS:
+                problems.append(Problem(path, 1, col, f"unknown column '{col}'",
+                                        f"expected columns: {', '.join(LOG_COLUMNS)}"))
+        line = 2
+        try:
+            for cells in reader:
+                start, line = line, reader.line_num + 1
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) != len(header):
+                    problems.append(Problem(path, start, None, f"row has {len(cells)} values, header has {len(header)}"))
+                    continue
+                rows.append(({k: v.strip() for k, v in zip(header, cells, strict=True) if v.strip()}, start))
+        except csv.Error as exc:
+            problems.append(Problem(path, reader.line_num, None, f"malformed CSV: {exc}"))
+    ids = {p["id"] for p in shortlist.programs}
+    events = []
+    for row, line in rows:
+        found = schema_problems("interview-log", row, path, {}, line_of=lambda _p, ln=line: ln)
+        if found:
+            problems.extend(found)
+            continue
+        if row["program"] not in ids:
+            problems.append(Problem(path, line, "program", f"'{row['program']}' is not on the shortlist {shortlist.file}",
+                                    "log only programs from your shortlist"))
+            continue
+        try:
+            day = date.fromisoformat(row["date"])
+        except ValueError:
+            problems.append(Problem(path, line, "date", f"got {row['date']!r}; expected a real date YYYY-MM-DD"))
+            continue
+        if row["event"] == "signaled" and not row.get("tier"):
+            problems.append(Problem(path, line, "tier", "a `signaled` event needs the tier (signal, gold or silver)"))
+            continue
+        events.append(Event(row["program"], day, row["event"], row.get("tier"), line))
+    if problems:
+        raise InputError(problems)
+    return sorted(events, key=lambda e: (e.day, e.program, EVENT_ORDER[e.event], e.line))
+
+
+def load_plan(path: str) -> dict[str, Any]:
+    """The JSON report that planned the signals (decisions, fits, tier, specialty, cycle)."""
+    text = read_text(path)
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(path, exc.lineno, None, f"not valid JSON: {exc.msg}",
+                                  "pass a report written by `signalwise evaluate --format json`")]) from None
+    if not isinstance(report, dict) or "programs" not in report or "applicant" not in report:
+        raise InputError([Problem(path, None, None, "not a signalwise JSON report",
+                                  "pass a report written by `signalwise evaluate --format json`")])
+    return report
+
+
+def program_statuses(events: list[Event], as_of: date) -> dict[str, dict[str, Any]]:
+    """Latest status per program from events up to `as_of` (later events, then stronger events, win)."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.day > as_of:
+            continue
+        st = out.setdefault(e.program, {"applied": False, "signaled_tier": None, "status": "silent",
+                                        "last": e.day, "invited_on": None})
+        st["last"] = max(st["last"], e.day)
+        if e.event == "applied":
+            st["applied"] = True
+        elif e.event == "signaled":
+            st["signaled_tier"] = e.tier
+            st["applied"] = True
+        elif e.event in ("invited", "interviewed"):
+            st["status"] = "invited"
+            st["invited_on"] = st["invited_on"] or e.day
+        elif e.event in ("rejected", "waitlisted", "withdrawn"):
+            st["status"] = e.event
+    return out
+
+
+def _pace_share(points: list[dict[str, Any]], day: int) -> float:
+    pts = sorted(points, key=lambda p: p["day"])
+    if day <= pts[0]["day"]:
+        return float(pts[0]["share"])
+    for a, b in zip(pts, pts[1:], strict=False):
+        if day <= b["day"]:
+            return float(a["share"] + (b["share"] - a["share"]) * (day - a["day"]) / (b["day"] - a["day"]))
+    return float(pts[-1]["share"])
+
+
+def track(req: TrackRequest) -> dict[str, Any]:
+    shortlist = load_programs(req.programs)
+    events = load_log(req.log, shortlist)
+    plan = load_plan(req.report) if req.report else None
+    as_of = req.as_of or date.today()
+    specialty = req.specialty or (plan or {}).get("specialty") or "unknown"
+    cycle = req.cycle or (plan or {}).get("cycle") or "unknown"
+    tier = (plan or {}).get("applicant", {}).get("tier", "any")
+    catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
+    ps = PolicySet(catalogue.tracking(), None)
+    check_policy_set(ps)
+    core = next(p for p in ps.guidance if p.stages)
+    raw = core.raw
+    ctx: dict[str, Any] = {n: prm.value for p in ps.policies for n, prm in p.parameters.items() if prm.value is not None}
+    ctx.update({"specialty": specialty, "cycle": cycle, "applicant_tier": tier, "as_of": as_of.isoformat()})
+    season_src: str | None = None
+    review_from = req.review_from
+    if review_from is None:
+        for s in raw.get("seasons", []):
+            if s["cycle"] == cycle and s.get("specialty") in (None, specialty):
+                review_from = date.fromisoformat(s["review_from"])
+                season_src = source_text(ps, core.ref, _ref(s["source"]))
+    else:
+        season_src = "--review-from on the command line"
+    pace_points = (raw.get("pace") or {}).get("points", [])
+    if review_from is not None:
+        ctx["review_from"] = review_from.isoformat()
+        ctx["days_since_review"] = (as_of - review_from).days
+        if pace_points:
+            ctx["expected_share"] = round(_pace_share(pace_points, ctx["days_since_review"]), 4)
+    target_src = None
+    if req.target is not None:
+        ctx["target_min"] = ctx["target_max"] = req.target
+        target_src = "--target on the command line"
+    else:
+        for t in raw.get("interview_targets", []):
+            if t["specialty"] == specialty and t["tier"] in ("any", tier):
+                ctx["target_min"], ctx["target_max"] = t["min"], t.get("max", t["min"])
+                target_src = source_text(ps, core.ref, _ref(t["source"]))
+                break
+    if "target_min" in ctx and "expected_share" in ctx:
+        ctx["expected_by_now"] = round(ctx["target_min"] * ctx["expected_share"], 1)
+    statuses = program_statuses(events, as_of)
+    decisions = {p["id"]: p for p in (plan or {}).get("programs", [])}
+    levels = {s["tier"] for s in (plan or {}).get("signals", [])}
+    tracked = []
+    for prog in sorted(shortlist.programs, key=lambda p: p["id"]):
+        pid = prog["id"]
+        st = statuses.get(pid)
+        planned = decisions.get(pid, {})
+        tier_sent = (st or {}).get("signaled_tier") or (planned.get("decision") if planned.get("decision") in levels else None)
+        if st is None and not tier_sent:
+            continue  # not applied, not signaled: nothing to track
+        status = st["status"] if st else "silent"
+        tracked.append({"id": pid, "name": prog["name"], "state": prog["state"], "signaled": bool(tier_sent),
+                        "tier": tier_sent or "none", "fit": planned.get("fit", "unknown"), "status": status,
+                        "last_event": st["last"].isoformat() if st else None,
+                        "days_since_last": (as_of - st["last"]).days if st else None,
+                        "interest": prog.get("interest"), "invited_on": (st or {}).get("invited_on")})
+    season = _season(tracked, as_of)
+    store = FactStore()
+    store.add(make_fact("context", ctx))
+    store.add(make_fact("season", season))
+    for t in tracked:
+        store.add(make_fact("tracked", {k: v for k, v in t.items() if k != "invited_on"}))
+    runtime = runtime_for(ps)
+    firings: list[Firing] = []
+    for stage in ps.stages:
+        runtime.run_stage(stage.name, store, firings, firing_bound(len(store.facts)))
+    return _report(ps, req, ctx, season, tracked, firings, store, review_from, pace_points,
+                   season_src, target_src, events, as_of)
+
+
+def _ref(value: Any) -> SourceRef:
+    return SourceRef(value) if isinstance(value, str) else SourceRef(value["ref"], value.get("at"))
+
+
+def _season(tracked: list[dict[str, Any]], as_of: date) -> dict[str, Any]:
+    count = Counter(t["status"] for t in tracked)
+    sig = [t for t in tracked if t["signaled"]]
+    unsig = [t for t in tracked if not t["signaled"]]
+    sig_inv = sum(1 for t in sig if t["status"] == "invited")
+    unsig_inv = sum(1 for t in unsig if t["status"] == "invited")
+    return {
+        "as_of": as_of.isoformat(), "applied": len(tracked), "signaled": len(sig), "unsignaled": len(unsig),
+        "invites": count["invited"], "interviews": count["invited"], "rejections": count["rejected"],
+        "waitlists": count["waitlisted"], "withdrawals": count["withdrawn"], "silent": count["silent"],
+        "silent_signaled": sum(1 for t in sig if t["status"] == "silent"),
+        "signaled_invited": sig_inv, "unsignaled_invited": unsig_inv,
+        "signaled_responded": sum(1 for t in sig if t["status"] != "silent"),
+        "signaled_rate": round(sig_inv / len(sig), 4) if sig else 0.0,
+        "unsignaled_rate": round(unsig_inv / len(unsig), 4) if unsig else 0.0,
+    }
+
+
+def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[str, Any],
+            tracked: list[dict[str, Any]], firings: list[Firing], store: FactStore, review_from: date | None,
+            pace_points: list[dict[str, Any]], season_src: str | None, target_src: str | None,
+            events: list[Event], as_of: date) -> dict[str, Any]:
+    findings, advice = [], []
+    for f in firings:
+        matched = {alias: store.get(fid) for alias, fid in f.matched.items()}
+        entry = {"rule": f.rule.id, "policy": f.rule.policy, "text": " ".join(f.text.split()),
+                 "advice": " ".join(render(f.rule.advice or "", matched).split()),
+                 "source": source_text(ps, f.rule.policy, f.rule.source)}
+        for item in f.findings:
+            findings.append({"level": item["level"], **entry})
+        for fid in f.outputs:
+            fact = store.get(fid)
+            if fact["t"] == "advice":
+                advice.append({"program": fact["program"], "kind": fact["kind"], **entry})
+    order = {"critical": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda x: (order[x["level"]], x["rule"]))
+    advice.sort(key=lambda x: (x["program"], x["rule"]))
+    by_tier: dict[str, dict[str, int]] = {}
+    for t in tracked:
+        key = t["tier"]
+        row = by_tier.setdefault(key, {"programs": 0, "invited": 0})
+        row["programs"] += 1
+        row["invited"] += t["status"] == "invited"
+    by_fit: dict[str, dict[str, int]] = {}
+    for t in tracked:
+        row = by_fit.setdefault(t["fit"], {"programs": 0, "invited": 0})
+        row["programs"] += 1
+        row["invited"] += t["status"] == "invited"
+    timeline = []
+    if review_from is not None:
+        invites = sorted(date.fromisoformat(str(t["invited_on"])) if not isinstance(t["invited_on"], date)
+                         else t["invited_on"] for t in tracked if t["invited_on"])
+        day = review_from
+        while day <= as_of:
+            n = sum(1 for d in invites if d <= day)
+            share = _pace_share(pace_points, (day - review_from).days) if pace_points else None
+            expected = round(ctx["target_min"] * share, 1) if share is not None and "target_min" in ctx else None
+            timeline.append({"date": day.isoformat(), "invites": n, "expected": expected})
+            day += timedelta(days=7)
+    return {
+        "report_version": "1.0", "kind": "tracking", "as_of": as_of.isoformat(),
+        "specialty": ctx["specialty"], "cycle": ctx["cycle"], "applicant_tier": ctx["applicant_tier"],
+        "season": season,
+        "pace": {"review_from": ctx.get("review_from"), "review_from_source": season_src,
+                 "days_since_review": ctx.get("days_since_review"), "expected_share": ctx.get("expected_share"),
+                 "target_min": ctx.get("target_min"), "target_max": ctx.get("target_max"),
+                 "target_source": target_src, "expected_by_now": ctx.get("expected_by_now"),
+                 "status": next((f["status"] for f in store.of_type("pace_status")), "unknown")},
+        "by_signal_tier": dict(sorted(by_tier.items())), "by_fit": dict(sorted(by_fit.items())),
+        "silent_signaled": [t["id"] for t in tracked if t["signaled"] and t["status"] == "silent"],
+        "programs": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in t.items()} for t in tracked],
+        "findings": findings, "advice": advice, "timeline": timeline,
+        "events_used": sum(1 for e in events if e.day <= as_of),
+        "events_after_as_of": sum(1 for e in events if e.day > as_of),
+        "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256} for p in ps.policies],
+    }
