@@ -53,9 +53,15 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
                    else f"- {f['level'].upper()}: {f['text']}\n    -> {f['advice']} [{f['rule']}]")
     if result["advice"]:
         out += ["", f"{h}Program by program" + ("" if md else ":"), ""]
+        groups: dict[str, list[dict[str, Any]]] = {}
         for a in result["advice"]:
-            out.append(f"- {a['program']}: {a['text']} {a['advice']} (`{a['rule']}`)" if md
-                       else f"- {a['program']}: {a['text']}\n    -> {a['advice']} [{a['rule']}]")
+            groups.setdefault(a["rule"], []).append(a)
+        for rule, items in groups.items():
+            out.append(f"{'**' if md else ''}{items[0]['advice']}{'**' if md else ''} (`{rule}`)" if md
+                       else f"{items[0]['advice']} [{rule}]")
+            for a in items:
+                out.append(f"- {a['program']}: {a['text']}")
+            out.append("")
     out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"]), ""]
     return out
 
