@@ -7,6 +7,7 @@ format it. Lists are sorted by documented keys so the same inputs give byte-iden
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from .allocate import NearMiss, Pick
@@ -138,6 +139,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                      "source": source_text(ps, f.rule.policy, f.rule.source)})
     scores = _score_entries(ev)
+    idx = _Index.of(ev)
     programs = []
     for prog in sorted(ev.store.of_type("program"), key=lambda p: p[ID_KEY]):
         pid = prog[ID_KEY]
@@ -156,7 +158,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         score = sum(s["points"] for s in scores.get(pid, []))
         if status == "eligible":
             because += [s["entry"] for s in scores.get(pid, [])]
-            because.append(_allocation_entry(ev, pid, pick, near.get(pid, []), quota_firings, score, fit))
+            because.append(_allocation_entry(ev, idx, pid, pick, near.get(pid, []), quota_firings, score, fit))
         programs.append({
             "id": pid, "name": prog["name"], "state": prog["state"], "division": prog.get("division"),
             "region": prog.get("region"), "setting": prog.get("setting"), "fit": fit, "decision": decision,
@@ -164,7 +166,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "because": because,
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
                           + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
-            "why_not": _why_not(ev, pid, decision, fit, status, score, by_output),
+            "why_not": _why_not(ev, idx, pid, decision, fit, status, score, by_output),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
         })
     tier = tier_outcome.value if tier_outcome else "moderate"
@@ -224,16 +226,16 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
             "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
             "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
             "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
-            "fired": 0, "programs": [],
+            "fired": 0, "programs": set(),
         })
         item["fired"] += 1
-        for fid in list(f.matched.values()) + f.outputs:
+        for fid in (*f.matched.values(), *f.outputs):
             fact = ev.store.get(fid)
             pid = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
-            if pid and pid not in item["programs"]:
-                item["programs"].append(pid)
+            if pid:
+                item["programs"].add(pid)
     for item in out.values():
-        item["programs"].sort()
+        item["programs"] = sorted(item["programs"])
     for o in ev.resolutions:
         if o.default:
             res = o.resolution
@@ -243,9 +245,10 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
                 "rationale": _clean(res.default_rationale or ""), "advice": "",
                 "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": []})
             item["fired"] += 1
-            if o.key and o.key not in item["programs"]:
+            if o.key:
                 item["programs"].append(o.key)
-                item["programs"].sort()
+    for item in out.values():
+        item["programs"] = sorted(set(item["programs"]))
     return dict(sorted(out.items()))
 
 
@@ -277,14 +280,25 @@ def _tie_note(score: float, other: float) -> str:
     return " (equal scores are ordered by program id)" if score == other else ""
 
 
-def _level_fit_picks(ev: Evaluation) -> dict[tuple[str, str], list[Pick]]:
-    out: dict[tuple[str, str], list[Pick]] = defaultdict(list)
-    for p in ev.allocation.picks:
-        out[(p.level, p.fit)].append(p)
-    return out
+@dataclass(frozen=True)
+class _Index:
+    """Lookups the explainer needs for every program, built once per report."""
+
+    picks_by_pair: dict[tuple[str, str], list[Pick]]
+    blocks: dict[str, dict[str, Fact]]
+
+    @classmethod
+    def of(cls, ev: Evaluation) -> _Index:
+        picks: dict[tuple[str, str], list[Pick]] = defaultdict(list)
+        for p in ev.allocation.picks:
+            picks[(p.level, p.fit)].append(p)
+        blocks: dict[str, dict[str, Fact]] = defaultdict(dict)
+        for b in ev.store.of_type("level_block"):
+            blocks[b["program"]][b["level"]] = b
+        return cls(picks, blocks)
 
 
-def _allocation_entry(ev: Evaluation, pid: str, pick: Pick | None, misses: list[NearMiss],
+def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, misses: list[NearMiss],
                       quota_firings: dict[str, Firing], score: float, fit: str) -> dict[str, Any]:
     """HOW the allocator treated an eligible program: picked (and in which pass) or why not."""
     ps = ev.policy_set
@@ -308,7 +322,7 @@ def _allocation_entry(ev: Evaluation, pid: str, pick: Pick | None, misses: list[
     covered = ev.allocation.covered.get(pid)
     if covered:
         return entry("allocation.covered", None, {}, covered_by=covered)
-    by_pair = _level_fit_picks(ev)
+    by_pair = idx.picks_by_pair
     for miss in misses:
         lv = levels[miss.level]
         lo, hi = lv.ranges.get(miss.fit, (0, 0))
@@ -327,14 +341,14 @@ def _allocation_entry(ev: Evaluation, pid: str, pick: Pick | None, misses: list[
                  hi=hi, taken=taken, score=fmt_value(score))
 
 
-def _why_not(ev: Evaluation, pid: str, decision: str, fit: str, status: str, score: float,
+def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, status: str, score: float,
              by_output: dict[int, list[Firing]]) -> list[dict[str, Any]]:
     """For each signal tier the program did not get: the blocking rule or the program that outranked it."""
     ps = ev.policy_set
     out = []
     levels = [lv.level for lv in ev.allocation.levels]
-    blocks = {b["level"]: b for b in ev.store.of_type("level_block") if b["program"] == pid}
-    by_pair = _level_fit_picks(ev)
+    blocks = idx.blocks.get(pid, {})
+    by_pair = idx.picks_by_pair
     for level in levels:
         if level == decision:
             continue

@@ -6,7 +6,6 @@ fields also get companion membership keys so rules can test `contains` / `not_co
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +49,10 @@ def unflat(key: str) -> str:
     return next((name for name, k in RESERVED.items() if k == key), key.replace("__", "."))
 
 
-def content_key(fact: Fact) -> str:
-    return json.dumps({k: v for k, v in fact.items() if k not in INTERNAL}, sort_keys=True, default=str)
+def content_key(fact: Fact) -> tuple[tuple[str, Any], ...]:
+    """Hashable identity of a fact's content (lists become tuples; bookkeeping keys ignored)."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in fact.items() if k not in INTERNAL))
 
 
 @dataclass
@@ -59,7 +60,8 @@ class FactStore:
     """All facts of one evaluation, in assertion order, with de-duplication of identical content."""
 
     facts: list[Fact] = field(default_factory=list)
-    by_key: dict[str, int] = field(default_factory=dict)
+    by_key: dict[tuple[tuple[str, Any], ...], int] = field(default_factory=dict)
+    by_type: dict[str, list[Fact]] = field(default_factory=dict)
 
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""
@@ -69,11 +71,12 @@ class FactStore:
         fid = len(self.facts)
         stored = {**fact, "_id": fid}
         self.facts.append(stored)
+        self.by_type.setdefault(stored[TYPE_KEY], []).append(stored)
         self.by_key[key] = fid
         return fid, True
 
     def of_type(self, ftype: str) -> list[Fact]:
-        return [f for f in self.facts if f[TYPE_KEY] == ftype]
+        return list(self.by_type.get(ftype, ()))
 
     def get(self, fid: int) -> Fact:
         return self.facts[fid]

@@ -17,7 +17,12 @@ MAX_INPUT_BYTES = 5 * 1024 * 1024  # documented in docs/reliability.md
 
 
 def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """Read a UTF-8 text file, refusing directories, devices, huge, binary or BOM-prefixed files."""
+    """Read a UTF-8 text file, refusing directories, devices, huge, binary or BOM-prefixed files.
+
+    The file is opened without blocking (a FIFO cannot stall us) and checked through the open
+    descriptor, so a file swapped for a device between the check and the read is still refused. At
+    most `max_bytes + 1` bytes are ever read, so memory stays bounded whatever the file claims.
+    """
     name = str(path)
     try:
         st = os.stat(name)
@@ -25,20 +30,45 @@ def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:
         raise InputError([Problem(name, None, None, "file not found")]) from None
     except OSError as exc:
         raise InputError([Problem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
+    _refuse_unless_small_regular_file(name, st, max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
+    try:
+        _refuse_unless_small_regular_file(name, os.fstat(fd), max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:  # the file grew after it was checked: we stopped reading at the limit
+        raise InputError([_too_big(name, None, max_bytes)])
+    return decode_text(b"".join(chunks), name)
+
+
+def _refuse_unless_small_regular_file(name: str, st: os.stat_result, max_bytes: int) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise InputError([Problem(name, None, None, "is a directory", "expected a file")])
     if not stat.S_ISREG(st.st_mode):
-        raise InputError([Problem(name, None, None, "is not a regular file", "expected a YAML or CSV file")])
+        raise InputError([Problem(name, None, None, "is not a regular file (a device, pipe or socket)",
+                                  "expected a YAML or CSV file")])
     if st.st_size > max_bytes:
-        raise InputError([Problem(name, None, None,
-                                  f"file is {st.st_size:,} bytes; the limit is {max_bytes:,} bytes",
-                                  "split the file or remove unrelated content")])
-    try:
-        with open(name, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise InputError([Problem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
-    return decode_text(data, name)
+        raise InputError([_too_big(name, st.st_size, max_bytes)])
+
+
+def _too_big(name: str, size: int | None, max_bytes: int) -> Problem:
+    shown = f"{size:,} bytes" if size is not None else "larger than the limit"
+    return Problem(name, None, None, f"file is {shown}; the limit is {max_bytes:,} bytes",
+                   "split the file or remove unrelated content")
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -62,7 +92,13 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ...] = ()) -> None:
-    """Write `content` to `path` via a temporary file and rename, so a failure never clobbers it."""
+    """Write `content` to `path` via a temporary file and rename, so a failure never clobbers it.
+
+    The temporary file lives next to the target (same file system, so the rename is atomic) and is
+    removed on any failure, including Ctrl-C. A new output is created readable by its owner only
+    (a plan is personal data); an existing output keeps its permissions. `-o /dev/stdout` and other
+    non-regular targets are written directly: there is no file to protect.
+    """
     target = Path(path)
     for inp in inputs:
         try:
@@ -77,16 +113,58 @@ def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ..
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError([Problem(str(path), None, "-o", "output directory does not exist")])
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        existing = os.stat(target)
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        _write_through(target, content)
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
+        if existing is not None:
+            os.chmod(tmp, stat.S_IMODE(existing.st_mode))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
+    _sync_directory(directory)
+
+
+def _write_through(target: Path, content: str) -> None:
+    try:
+        with open(target, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(content)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
+
+
+def _cannot_write(path: str | Path, exc: OSError) -> InputError:
+    return InputError([Problem(str(path), None, "-o", f"cannot write the output: {exc.strerror or exc}",
+                               "check the folder exists, is writable and the disk is not full")])
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable (best effort: not every platform can open a directory)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

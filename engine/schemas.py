@@ -114,9 +114,24 @@ def _resolve(ref: str) -> dict[str, Any]:
     return {}
 
 
+MAX_SHOWN_CHARS = 60
+
+
+def shown_value(inst: Any) -> str:
+    """A value as a message shows it: short, and never a whole mapping or list (privacy, readability)."""
+    if isinstance(inst, dict):
+        return "a mapping"
+    if isinstance(inst, list):
+        return "a list"
+    if inst is None:
+        return "nothing (an empty value)"
+    text = json.dumps(inst, default=str, ensure_ascii=False)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 2] + "…" + text[-1]
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     v, inst, s = error.validator, error.instance, error.schema
-    shown = json.dumps(inst, default=str) if not isinstance(inst, dict | list) else type(inst).__name__
+    shown = shown_value(inst)
     if v == "enum":
         return f"got {shown}; expected one of: {', '.join(map(str, error.validator_value))}"
     if v == "type":
@@ -132,7 +147,24 @@ def _message(error: jsonschema.ValidationError) -> str:
         return f"got {shown}; expected text matching {error.validator_value}" + (f" ({desc})" if desc else "")
     if v == "uniqueItems":
         return "list has repeated items; each item may appear once"
-    return str(error.message)
+    if v == "minLength":
+        return f"got {shown}; expected at least {error.validator_value} character(s)"
+    if v == "maxLength":
+        return f"got {len(inst) if isinstance(inst, str) else shown} characters; expected at most " \
+               f"{error.validator_value}"
+    if v in ("minItems", "maxItems"):
+        bound = "at least" if v == "minItems" else "at most"
+        return f"got {len(inst) if isinstance(inst, list) else shown} item(s); expected {bound} " \
+               f"{error.validator_value}"
+    if v == "const":
+        return f"got {shown}; expected {shown_value(error.validator_value)}"
+    if v == "format":
+        return f"got {shown}; expected a {error.validator_value} value"
+    return _short_message(str(error.message))
+
+
+def _short_message(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _type_name(t: Any) -> str:

@@ -8,6 +8,7 @@ and (d) bound alias expansion and nesting depth.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -17,8 +18,9 @@ from .errors import InputError, Problem
 
 Path = tuple[str | int, ...]
 
-MAX_NODES = 200_000
-MAX_DEPTH = 64
+MAX_NODES = 200_000      # values after alias expansion ("billion laughs" stops here)
+MAX_DEPTH = 64           # nesting levels of mappings and lists
+MAX_SCALAR_CHARS = 10_000  # one value; a long number would also exceed Python's int-conversion limit
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -57,25 +59,62 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
-                    self.problems.append(Problem(self.filename, key_node.start_mark.line + 1, _dotted(path),
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):  # never expand a list or alias used as a key
+                    self.problems.append(Problem(self.filename, key_line, _dotted(path),
+                                                 "mapping keys must be plain text"))
+                    continue
+                key = self.scalar(key_node, path)
+                if not isinstance(key, str | int | float) or isinstance(key, bool):
+                    self.problems.append(Problem(self.filename, key_line, _dotted(path),
                                                  "mapping keys must be plain text"))
                     continue
                 skey = str(key)
                 if skey in out:
                     self.problems.append(Problem(
-                        self.filename, key_node.start_mark.line + 1, _dotted(path + (skey,)),
-                        f"duplicate key '{skey}' (first given on line {self.positions.get(path + (skey,))})",
+                        self.filename, key_line, _dotted(path + (skey,)),
+                        f"duplicate key '{_short(skey)}' (first given on line {self.positions.get(path + (skey,))})",
                         "remove one of the two",
                     ))
                     continue
-                self.positions[path + (skey,)] = key_node.start_mark.line + 1
+                self.positions[path + (skey,)] = key_line
                 out[skey] = self.build(value_node, path + (skey,), depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: Path) -> Any:
+        """Construct one scalar; refuse what is too long to be a real value, and non-finite numbers."""
+        line = node.start_mark.line + 1
+        if len(str(node.value)) > MAX_SCALAR_CHARS:
+            self.problems.append(Problem(self.filename, line, _dotted(path),
+                                         f"value is {len(str(node.value)):,} characters long; "
+                                         f"the limit is {MAX_SCALAR_CHARS:,}"))
+            return None
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            self.problems.append(Problem(self.filename, line, _dotted(path),
+                                         f"not valid YAML: {exc.problem or exc.context}",
+                                         "remove the `!tag` before the value"
+                                         if "constructor" in str(exc.problem) else None))
+            return None
+        except (ValueError, OverflowError, TypeError) as exc:
+            reason = ("the number has too many digits" if "digits" in str(exc)
+                      else f"cannot read this value: {_short(str(exc))}")
+            self.problems.append(Problem(self.filename, line, _dotted(path), reason))
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problems.append(Problem(self.filename, line, _dotted(path),
+                                         f"got {value!r}; expected a finite number"))
+            return None
+        return value
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """Shorten a value for a message: errors name the field, they do not copy the file."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _TooBig(Exception):
@@ -104,12 +143,17 @@ def load_yaml_text(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise InputError([Problem(filename, line, None, f"not valid YAML: {exc.problem or exc.context}",
+        problem = str(exc.problem or exc.context)
+        if "another document" in problem:
+            raise InputError([Problem(filename, line, None, "found a second YAML document (a `---` line)",
+                                      "expected a single document; remove the `---` and what follows")]) from None
+        raise InputError([Problem(filename, line, None, f"not valid YAML: {problem}",
                                   "check indentation, colons and quotes on this line")]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(filename, None, None, f"not valid YAML: {exc}")]) from None
+        raise InputError([Problem(filename, None, None, f"not valid YAML: {_short(str(exc))}")]) from None
     except RecursionError:
-        raise InputError([Problem(filename, None, None, "document is nested too deeply to read")]) from None
+        raise InputError([Problem(filename, None, None, "document is nested too deeply to read",
+                                  f"expected at most {MAX_DEPTH} levels of nesting")]) from None
     if node is None:
         raise InputError([Problem(filename, None, None, "file is empty", "expected a YAML document")])
     builder = _Builder(filename)
@@ -119,7 +163,7 @@ def load_yaml_text(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
         raise InputError([Problem(filename, exc.line, None, exc.message,
                                   "aliases that expand hugely or very deep nesting are refused")]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(filename, None, None, f"not valid YAML: {exc}")]) from None
+        raise InputError([Problem(filename, None, None, f"not valid YAML: {_short(str(exc))}")]) from None
     if builder.problems:
         raise InputError(builder.problems)
     return value, builder.positions

@@ -1,0 +1,139 @@
+"""`policy lint`: valid policies that a reviewer should still look at.
+
+Validation answers "will this run?"; lint answers "can a reader trust it?": every rule says why it
+exists and where that comes from (Clancey's lesson: a rule's justification is separate from its
+conditions), numbers live in sourced parameters rather than in conditions, assumptions are listed so
+reviewers see them, and the catalogue is current and complete for the newest cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..catalogue import Catalogue, match_year_of
+from ..errors import Problem
+from ..model import Policy
+from ..yamlsafe import Path as YPath
+from .tree import Finding, PolicyFile, PolicyTree, display, sort_findings
+
+_SYSTEM = re.compile(r"^(.*)-(\d{4})$")
+
+
+def lint_tree(tree: PolicyTree, today: dt.date) -> list[Finding]:
+    out: list[Finding] = []
+    for f in tree.targets:
+        if f.policy is not None:
+            out += lint_policy(f, f.policy)
+    for root in tree.roots:
+        out += lint_catalogue(root, tree, today)
+    return sort_findings(out)
+
+
+def _line(f: PolicyFile, path: YPath) -> int | None:
+    while path and path not in f.positions:
+        path = path[:-1]
+    return f.positions.get(path)
+
+
+def _numbers(node: Any, path: YPath) -> Iterator[tuple[YPath, float]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _numbers(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _numbers(v, path + (i,))
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield path, node
+
+
+def lint_policy(f: PolicyFile, p: Policy) -> list[Finding]:
+    """Per-file checks: justification of each rule, literal numbers, assumptions, unknown counts."""
+    out: list[Finding] = []
+    raw_rules = (f.data or {}).get("rules") or []
+    for i, r in enumerate(raw_rules):
+        where = ("rules", i)
+        rid = r.get("id", f"#{i}")
+        for key, why in (("source", "where the rule comes from"), ("because", "the sentence a user reads"),
+                         ("rationale", "why the rule exists")):
+            if not str(r.get(key) or "").strip():
+                out.append(Finding("warning", Problem(f.display, _line(f, where), f"rule {rid}",
+                                                      f"has no `{key}`", f"add {why}")))
+        for section in ("when", "then"):
+            for path, value in _numbers(r.get(section), where + (section,)):
+                if value not in (0, 1):
+                    out.append(Finding("warning", Problem(
+                        f.display, _line(f, path), f"rule {rid}.{section}",
+                        f"literal number {value:g} in a condition or assertion",
+                        "move it to a sourced `parameters:` entry and refer to it as $ctx.<name>")))
+    for name, param in sorted(p.parameters.items()):
+        src = p.sources.get(param.source.ref)
+        if src is not None and src.reliability == "assumption":
+            out.append(Finding("info", Problem(f.display, _line(f, ("parameters", name)), f"parameters.{name}",
+                                               f"= {param.value} is a signalwise assumption ({src.title})",
+                                               "reviewers: confirm or replace with a sourced figure")))
+    info = p.specialty
+    if info is not None:
+        unknown = [t.name for t in info.tiers if t.count is None]
+        if unknown and not info.signals_note:
+            out.append(Finding("warning", Problem(f.display, _line(f, ("signals",)), "signals",
+                                                  f"count of {', '.join(unknown)} is unknown and no note says why",
+                                                  "add `signals.note` explaining what is and is not known")))
+    return out
+
+
+def _system_and_year(cycle: str) -> tuple[str, int]:
+    m = _SYSTEM.match(cycle)
+    return (m.group(1), int(m.group(2))) if m else (cycle, 0)
+
+
+def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding]:
+    """Checks of the catalogue as a whole: a current cycle exists, no specialty silently disappears."""
+    out: list[Finding] = []
+    cat = Catalogue(root)
+    cycles = cat.cycles()
+    if not cycles:
+        return out
+    folder = root / "cycles"
+    newest = max(cycles, key=lambda c: (match_year_of(c), c))
+    if match_year_of(newest) < today.year:
+        out.append(Finding("warning", Problem(display(folder / newest), None, "cycles",
+                                              f"the newest cycle is {newest}, older than {today.year}",
+                                              f"create this year's with `signalwise policy new-cycle --from {newest} "
+                                              f"--to {_system_and_year(newest)[0]}-{today.year}`")))
+    policies = [f for f in tree.files if f.policy and f.policy.specialty and f.root == root]
+    newest_by_specialty: dict[str, PolicyFile] = {}
+    for f in policies:
+        assert f.policy and f.policy.specialty
+        key = f.policy.specialty.specialty
+        cur = newest_by_specialty.get(key)
+        if cur is None or (cur.policy and cur.policy.specialty
+                           and f.policy.specialty.match_year > cur.policy.specialty.match_year):
+            newest_by_specialty[key] = f
+    for spec, f in sorted(newest_by_specialty.items()):
+        p = f.policy
+        if p and p.effective_to and str(p.effective_to) < today.isoformat():
+            out.append(Finding("warning", Problem(f.display, _line(f, ("effective", "to")), "effective.to",
+                                                  f"{p.id} ended on {p.effective_to} and is the newest policy for "
+                                                  f"{spec}", "start the next cycle with `signalwise policy new-cycle`")))
+    by_system: dict[str, list[str]] = defaultdict(list)
+    for c in cycles:
+        by_system[_system_and_year(c)[0]].append(c)
+    by_year: dict[int, set[str]] = defaultdict(set)
+    for c in cycles:
+        by_year[_system_and_year(c)[1]].update(cat.specialties(c))
+    for system_cycles in by_system.values():
+        ordered = sorted(system_cycles, key=lambda c: _system_and_year(c)[1])
+        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+            # a specialty that moved to another application system that year is not missing
+            missing = sorted(set(cat.specialties(prev)) - by_year[_system_and_year(nxt)[1]])
+            for spec in missing:
+                out.append(Finding("warning", Problem(
+                    display(folder / nxt), None, "cycles",
+                    f"'{spec}' has a policy in {prev} but none in {nxt}",
+                    f"copy and update it, or add one with `signals.structure: none` if {spec} stopped signaling")))
+    return out

@@ -1,0 +1,209 @@
+"""`policy new-cycle`: start next year's specialty policies as edited copies of this year's.
+
+The copy is made on the text, not by dumping parsed YAML, so authors keep their comments, key order
+and flow style. Only the fields that identify the cycle change (id, cycle, match_year, years in the
+title, effective dates); the version gets a minor bump, `supersedes` points at the policy copied, and
+a changelog entry tells the next reader that every count still has to be checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalogue import Catalogue, match_year_of
+from ..errors import InputError, PolicyError, Problem
+from ..files import read_text, write_atomic
+from ..policy_load import parse_policy
+
+_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_YEARS = re.compile(r"\b((?:19|20)\d{2})(?:-(\d{2})\b)?")
+
+
+@dataclass(frozen=True)
+class NewFile:
+    source: Path
+    target: Path
+    text: str
+
+
+def bump_minor(version: str) -> str:
+    major, minor, _ = (int(x) for x in version.split("."))
+    return f"{major}.{minor + 1}.0"
+
+
+def shift_date(text: str, years: int) -> str:
+    def sub(m: re.Match[str]) -> str:
+        y, mo, d = int(m.group(1)) + years, int(m.group(2)), int(m.group(3))
+        if (mo, d) == (2, 29):
+            try:
+                dt.date(y, 2, 29)
+            except ValueError:
+                d = 28
+        return f"{y:04d}-{mo:02d}-{d:02d}"
+    return _DATE.sub(sub, text)
+
+
+def shift_years(text: str, years: int) -> str:
+    """'ERAS 2026 (2025-26 season)' -> 'ERAS 2027 (2026-27 season)' for years=1."""
+    def sub(m: re.Match[str]) -> str:
+        year = int(m.group(1))
+        out = str(year + years)
+        if m.group(2) is not None:
+            out += f"-{(int(m.group(2)) + years) % 100:02d}"
+        return out
+    return _YEARS.sub(sub, text)
+
+
+def _top_level(text: str, key: str) -> re.Match[str] | None:
+    return re.search(rf"^{re.escape(key)}:[ \t]*(.*)$", text, flags=re.MULTILINE)
+
+
+def set_scalar(text: str, key: str, value: str, *, after: tuple[str, ...] = ()) -> str:
+    """Replace a top-level `key: value` (keeping quotes and a trailing comment), or insert it."""
+    m = _top_level(text, key)
+    if m:
+        rest = m.group(1)
+        vm = re.match(r"""^(["']?)([^"'#]*?)(["']?)([ \t]*(#.*)?)$""", rest)
+        new = f"{vm.group(1)}{value}{vm.group(3)}{vm.group(4)}" if vm else value
+        return text[: m.start(1)] + new + text[m.end(1):]
+    for anchor in after:
+        a = _top_level(text, anchor)
+        if a:
+            return _insert(text, _block_end(text, a.start()), [f"{key}: {value}"])
+    return text.rstrip("\n") + f"\n{key}: {value}\n"
+
+
+def _block_end(text: str, start: int) -> int:
+    """Offset just after the last non-blank line of the top-level entry that starts at `start`."""
+    lines = text[start:].splitlines(keepends=True)
+    end = pos = start + len(lines[0])
+    for line in lines[1:]:
+        if line.strip() and not line[0].isspace():
+            break
+        pos += len(line)
+        if line.strip():
+            end = pos
+    return end
+
+
+def _insert(text: str, at: int, lines: list[str]) -> str:
+    head = text[:at] if text[:at].endswith("\n") or not at else text[:at] + "\n"
+    return head + "".join(f"{x}\n" for x in lines) + text[at:]
+
+
+def shift_block(text: str, key: str, years: int) -> str:
+    """Shift every date in a top-level entry (flow or block style)."""
+    m = _top_level(text, key)
+    if not m:
+        return text
+    end = _block_end(text, m.start())
+    return text[: m.start()] + shift_date(text[m.start(): end], years) + text[end:]
+
+
+def add_changelog(text: str, version: str, date: str, change: str) -> str:
+    """Append an entry to the changelog block list, in the indentation the file already uses."""
+    entry = [f"- version: {version}", f"  date: {date}", f"  changes: [{_quote(change)}]"]
+    m = _top_level(text, "changelog")
+    if m is None:
+        return _insert(text.rstrip("\n") + "\n", len(text.rstrip("\n")) + 1, ["changelog:"] + [f"  {x}" for x in entry])
+    value = m.group(1).strip()
+    if value not in ("", "[]"):
+        raise InputError([Problem("changelog", None, None, "a flow-style changelog cannot be extended",
+                                  "write the changelog as a block list")])
+    if value == "[]":
+        text = text[: m.start(1)] + text[m.end(1):]
+    end = _block_end(text, m.start())
+    indent = _item_indent(text[m.start(): end])
+    return _insert(text, end, [f"{indent}{x}" for x in entry])
+
+
+def _item_indent(block: str) -> str:
+    for line in block.splitlines()[1:]:
+        if line.lstrip().startswith("- "):
+            return line[: len(line) - len(line.lstrip())]
+    return "  "
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def copy_policy_text(text: str, *, old_id: str, old_version: str, specialty: str, old_cycle: str,
+                     new_cycle: str, today: dt.date) -> str:
+    """The text of next cycle's policy, made from this cycle's."""
+    years = match_year_of(new_cycle) - match_year_of(old_cycle)
+    version = bump_minor(old_version)
+    text = set_scalar(text, "id", f"{new_cycle}.{specialty}")
+    text = set_scalar(text, "version", version)
+    text = set_scalar(text, "cycle", new_cycle)
+    m = _top_level(text, "match_year")
+    if m:
+        year = re.match(r"\d+", m.group(1).strip())
+        if year:
+            text = set_scalar(text, "match_year", str(int(year.group(0)) + years))
+    t = _top_level(text, "title")
+    if t:
+        text = text[: t.start(1)] + shift_years(t.group(1), years) + text[t.end(1):]
+    text = shift_block(text, "effective", years)
+    text = set_scalar(text, "supersedes", f"{old_id}@{old_version}",
+                      after=("effective", "match_year", "application_system", "cycle"))
+    return add_changelog(text, version, today.isoformat(),
+                         f"Copied from {old_id}@{old_version}; verify every count for {new_cycle} before use")
+
+
+def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date) -> list[NewFile]:
+    """Every file of the new cycle, in memory and schema-checked; raises if anything is wrong."""
+    cat = Catalogue(root)
+    cycles = cat.cycles()
+    if old_cycle not in cycles:
+        raise InputError([Problem("command line", None, "--from", f"no cycle '{old_cycle}' in {root}",
+                                  f"cycles available: {', '.join(cycles) or 'none'}")])
+    if not re.match(r"^[a-z][a-z0-9]*-[0-9]{4}$", new_cycle):
+        raise InputError([Problem("command line", None, "--to", f"'{new_cycle}' is not a cycle name",
+                                  "write <system>-<match year>, e.g. eras-2027")])
+    if match_year_of(new_cycle) <= match_year_of(old_cycle):
+        raise InputError([Problem("command line", None, "--to", f"{new_cycle} is not later than {old_cycle}",
+                                  "new-cycle copies a cycle forward in time")])
+    target_dir = root / "cycles" / new_cycle
+    if target_dir.exists():
+        raise InputError([Problem(str(target_dir), None, "--to", f"cycle folder {new_cycle} already exists",
+                                  "new-cycle never overwrites; edit the files there, or remove the folder first")])
+    out: list[NewFile] = []
+    problems: list[Problem] = []
+    for specialty in cat.specialties(old_cycle):
+        source = cat.specialty_path(old_cycle, specialty)
+        old = cat.specialty_policy(old_cycle, specialty)
+        assert old is not None
+        text = copy_policy_text(read_text(source), old_id=old.id, old_version=old.version, specialty=specialty,
+                                old_cycle=old_cycle, new_cycle=new_cycle, today=today)
+        target = target_dir / source.name
+        try:
+            parse_policy(text, f"policies/cycles/{new_cycle}/{source.name}")
+        except InputError as exc:
+            problems.extend(exc.problems)
+        out.append(NewFile(source, target, text))
+    if problems:
+        raise PolicyError(problems)
+    if not out:
+        raise InputError([Problem("command line", None, "--from", f"cycle {old_cycle} has no policies")])
+    return out
+
+
+def write_new_cycle(files: list[NewFile]) -> Path:
+    """Write the whole folder or nothing: files go to a hidden folder that is renamed into place."""
+    target_dir = files[0].target.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", dir=target_dir.parent))
+    try:
+        for f in files:
+            write_atomic(staging / f.target.name, f.text)
+        os.rename(staging, target_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target_dir

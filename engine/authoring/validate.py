@@ -1,0 +1,242 @@
+"""`policy validate`: schema and semantic checks over policy files, every problem at its line.
+
+Schema checks run when a file is loaded (`policy_load`); semantic checks are `policy_check`'s, run on
+every policy set an evaluation could use (all guidance alone, and all guidance with each specialty
+policy). This module adds what only a view of the whole tree can see: file locations that disagree
+with a file's `id`/`cycle`/`specialty`, effective dates in the wrong order, `supersedes` naming a
+policy that does not exist, policy ids and parameters defined twice. It also moves problems reported
+without a line (or at a rule's first line) to the line that holds the offending name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import Problem
+from ..model import Policy, PolicySet
+from ..policy_check import policy_set_problems
+from ..yamlsafe import Path as YPath
+from .tree import Finding, PolicyFile, PolicyTree, sort_findings
+
+
+@dataclass(frozen=True)
+class Summary:
+    policies: int
+    rules: int
+    quota_rows: int
+
+    def render(self) -> str:
+        return (f"{self.policies} policies, {self.rules + self.quota_rows} rules "
+                f"({self.rules} authored, {self.quota_rows} from quota-table rows)")
+
+
+def summarize(tree: PolicyTree) -> Summary:
+    ps = tree.target_policies()
+    return Summary(len(ps), sum(len(p.rules) for p in ps),
+                   sum(len(t.rows) for p in ps for t in p.quota_tables))
+
+
+def validate_tree(tree: PolicyTree) -> list[Finding]:
+    """Every problem in the named files (and in the guidance they are checked with), sorted by file:line."""
+    problems: list[Problem] = []
+    for f in tree.targets:
+        problems.extend(f.problems)
+    for f in tree.context:
+        if f.policy is None and f.in_guidance:
+            problems.extend(f.problems)
+    guidance = tree.guidance()
+    targets = tree.target_policies()
+    if targets or guidance:
+        sets = [PolicySet(guidance, None)] + [PolicySet(guidance, s) for s in tree.specialties()]
+        for ps in sets:
+            problems.extend(policy_set_problems(ps))
+            problems.extend(_parameter_problems(ps))
+    findings = [Finding("error", p) for p in problems]
+    for f in tree.targets:
+        if f.policy is not None:
+            findings.extend(_location_findings(f, f.policy))
+            findings.extend(_effective_findings(f, f.policy))
+            findings.extend(_supersedes_findings(f, f.policy, tree.known()))
+    findings.extend(_duplicate_policy_ids(tree))
+    files = tree.by_display()
+    return sort_findings([Finding(x.severity, locate(x.problem, files)) for x in findings])
+
+
+def errors_in(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
+
+
+# ---------------------------------------------------------------- checks of the whole tree
+
+def _line(f: PolicyFile, path: YPath) -> int | None:
+    while path:
+        if path in f.positions:
+            return f.positions[path]
+        path = path[:-1]
+    return f.positions.get(path, 1 if f.positions else None)
+
+
+def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    out: list[Finding] = []
+    folder = f.cycle_folder
+    if f.in_guidance and p.kind != "guidance":
+        out.append(Finding("error", Problem(f.display, _line(f, ("kind",)), "kind",
+                                            f"a {p.kind} policy in guidance/",
+                                            "specialty policies live in cycles/<cycle>/<specialty>.yaml")))
+    if folder and p.kind != "specialty":
+        out.append(Finding("error", Problem(f.display, _line(f, ("kind",)), "kind",
+                                            f"a {p.kind} policy in cycles/{folder}/",
+                                            "guidance policies live in guidance/")))
+    info = p.specialty
+    if info is None:
+        return out
+    cycle = folder or info.cycle
+    specialty = f.path.stem if folder else info.specialty
+    if folder and info.cycle != folder:
+        out.append(Finding("error", Problem(f.display, _line(f, ("cycle",)), "cycle",
+                                            f"says '{info.cycle}' but the file is in cycles/{folder}/",
+                                            f"set `cycle: {folder}` or move the file")))
+    if folder and info.specialty != f.path.stem:
+        out.append(Finding("error", Problem(f.display, _line(f, ("specialty",)), "specialty",
+                                            f"says '{info.specialty}' but the file is named {f.path.name}",
+                                            f"set `specialty: {f.path.stem}` or rename the file")))
+    expected = f"{cycle}.{specialty}"
+    if p.id != expected:
+        out.append(Finding("error", Problem(f.display, _line(f, ("id",)), "id",
+                                            f"'{p.id}' does not match the file's cycle and specialty",
+                                            f"expected '{expected}'")))
+    return out
+
+
+def _effective_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    if p.effective_from and p.effective_to and str(p.effective_from) > str(p.effective_to):
+        return [Finding("error", Problem(f.display, _line(f, ("effective", "from")), "effective",
+                                         f"from {p.effective_from} is after to {p.effective_to}",
+                                         "swap the dates"))]
+    return []
+
+
+def _supersedes_findings(f: PolicyFile, p: Policy, known: dict[str, Policy]) -> list[Finding]:
+    if not p.supersedes:
+        return []
+    old_id, _, old_version = p.supersedes.partition("@")
+    line = _line(f, ("supersedes",))
+    if old_id == p.id:
+        return [Finding("error", Problem(f.display, line, "supersedes", "a policy cannot supersede itself"))]
+    old = known.get(old_id)
+    if old is None:
+        return [Finding("warning", Problem(f.display, line, "supersedes",
+                                           f"names '{p.supersedes}', but no policy '{old_id}' was found",
+                                           "check the id, or remove `supersedes` if there was no earlier policy"))]
+    if old.version != old_version:
+        return [Finding("warning", Problem(f.display, line, "supersedes",
+                                           f"names version {old_version} of '{old_id}', which is at "
+                                           f"{old.version} ({old.file})", f"write `{old_id}@{old.version}`"))]
+    return []
+
+
+def _duplicate_policy_ids(tree: PolicyTree) -> list[Finding]:
+    first: dict[str, PolicyFile] = {}
+    out = []
+    for f in tree.context + tree.targets:
+        if f.policy is None:
+            continue
+        other = first.setdefault(f.policy.id, f)
+        if other is not f and f in tree.targets:
+            out.append(Finding("error", Problem(f.display, _line(f, ("id",)), "id",
+                                                f"policy id '{f.policy.id}' is also used by {other.display}",
+                                                "policy ids must be unique")))
+    return out
+
+
+def _parameter_problems(ps: PolicySet) -> list[Problem]:
+    owners: dict[str, Policy] = {}
+    out = []
+    for p in ps.policies:
+        for name in p.parameters:
+            if name in owners:
+                out.append(Problem(p.file, None, f"parameters.{name}",
+                                   f"parameter also defined in {owners[name].file}",
+                                   "parameters share one namespace across policies: rename one of them"))
+            owners.setdefault(name, p)
+    return out
+
+
+# ---------------------------------------------------------------- putting problems on the right line
+
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def locate(problem: Problem, files: dict[str, PolicyFile]) -> Problem:
+    """Point a problem at the line of the name it complains about, when we can find it."""
+    f = files.get(problem.file)
+    if f is None or not isinstance(f.data, dict) or not problem.field:
+        return problem
+    field = problem.field
+    if field.startswith("rule "):
+        field = "rules." + field[5:]
+    path = path_for(f.data, field)
+    if not path:
+        return problem
+    names = _QUOTED.findall(problem.message)
+    if names and path[0] == "rules" and len(path) >= 2:
+        hit = _find_name(f.data, path[:2], names[-1].lstrip("$"))
+        if hit is not None and hit in f.positions:
+            return replace(problem, line=f.positions[hit])
+    if problem.line is None or len(path) > 2:
+        return replace(problem, line=_line(f, path))
+    return problem
+
+
+def path_for(data: Any, dotted: str) -> YPath:
+    """Follow `rules.<id>.when`-style names (ids may contain dots) through mappings and keyed lists."""
+    parts = dotted.split(".")
+    node, path, i = data, (), 0
+    while i < len(parts):
+        if isinstance(node, dict) and parts[i] in node:
+            node, path, i = node[parts[i]], path + (parts[i],), i + 1
+            continue
+        if isinstance(node, list):
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                idx = next((k for k, item in enumerate(node) if isinstance(item, dict)
+                            and key in (item.get("id"), item.get("name"))), None)
+                if idx is not None:
+                    node, path, i = node[idx], path + (idx,), j
+                    break
+            else:
+                break
+            continue
+        break
+    return path
+
+
+def _walk(node: Any, path: YPath) -> Iterator[tuple[YPath, Any, Any]]:
+    """(path, key, value) for every entry under `node`."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,), k, v
+            yield from _walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), i, v
+            yield from _walk(v, path + (i,))
+
+
+def _find_name(data: Any, base: YPath, name: str) -> YPath | None:
+    """The first key or value under a rule's `when`/`then` that is `name` (or `$alias.name`)."""
+    node = data
+    for part in base:
+        node = node[part]
+    for section in ("when", "then"):
+        if section not in node:
+            continue
+        for path, key, value in _walk(node[section], base + (section,)):
+            if key == name or value == name:
+                return path
+            if isinstance(value, str) and value.startswith("$") and (value[1:] == name or value.endswith(f".{name}")):
+                return path
+    return None
