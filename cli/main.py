@@ -29,7 +29,7 @@ class _Group(click.Group):
         except SignalwiseError as exc:
             click.echo(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
         except Exception as exc:  # a bug, not a user mistake: short message, details on request
             if os.environ.get("SIGNALWISE_DEBUG"):
@@ -50,6 +50,9 @@ cli.add_command(evaluate_command)
 cli.add_command(policy_group)
 cli.add_command(schema_group)
 cli.add_command(track_command)
+cli.add_command(__import__("signalwise.cli.batch_cmd", fromlist=["batch_command"]).batch_command)
+cli.add_command(__import__("signalwise.cli.explain_cmd", fromlist=["explain_command"]).explain_command)
+cli.add_command(__import__("signalwise.cli.compare_cmd", fromlist=["compare_command"]).compare_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,3 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # e.g. `signalwise ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

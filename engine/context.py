@@ -60,6 +60,8 @@ def signal_spec(ps: PolicySet, override: SignalSpec | None, where: tuple[str, in
     spec = ps.specialty
     assert spec is not None and spec.specialty is not None  # catalogue guarantees one or an override
     info = spec.specialty
+    if info.structure == "none":
+        return SignalSpec("single", (), spec.ref)  # the specialty does not use signals this cycle
     unknown = [t.name for t in info.tiers if t.count is None]
     if unknown or not info.tiers:
         note = f" ({info.signals_note})" if info.signals_note else ""

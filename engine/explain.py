@@ -12,6 +12,7 @@ from typing import Any
 
 from .allocate import NearMiss, Pick
 from .compiler import TYPE_KEY, flat
+from .errors import EngineError
 from .facts import ID_KEY, Fact, public
 from .model import AnyOf, PolicySet, Rule, SourceRef, Test
 from .pipeline import Evaluation, ResolutionOutcome, sha256_text
@@ -145,8 +146,10 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         pid = prog[ID_KEY]
         fit_o = outcomes.get(("program_fit", pid))
         status_o = outcomes.get(("program_status", pid))
-        fit = fit_o.value if fit_o else "target"
-        status = status_o.value if status_o else "eligible"
+        if fit_o is None or status_o is None:
+            raise EngineError(f"the policies did not resolve a fit and a status for program {pid}: "
+                              "a `program-fit` and a `program-status` resolution with defaults are required")
+        fit, status = fit_o.value, status_o.value
         pick = picks.get(pid)
         decision = pick.level if pick else ("excluded" if status == "excluded" else
                                             "exempt" if status == "exempt" else "none")
@@ -166,12 +169,17 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "because": because,
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
                           + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
-            "why_not": _why_not(ev, idx, pid, decision, fit, status, score, by_output),
+            "why_not": _why_not(ev, idx, pid, decision, fit, status, score, by_output,
+                                [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
         })
-    tier = tier_outcome.value if tier_outcome else "moderate"
-    indicators = [firing_entry(ev, f) for f in ev.firings
-                  if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)]
+    if tier_outcome is None:
+        raise EngineError("the policies did not resolve the applicant's tier (an `applicant_tier` resolution "
+                          "with a default is required)")
+    tier = tier_outcome.value
+    indicators = sorted((firing_entry(ev, f) for f in ev.firings
+                         if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)),
+                        key=lambda e: e["rule"])
     signals = []
     for lv in ev.allocation.levels:
         qf = quota_firings.get(lv.rule or "")
@@ -342,7 +350,7 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
 
 
 def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, status: str, score: float,
-             by_output: dict[int, list[Firing]]) -> list[dict[str, Any]]:
+             by_output: dict[int, list[Firing]], status_rules: list[str]) -> list[dict[str, Any]]:
     """For each signal tier the program did not get: the blocking rule or the program that outranked it."""
     ps = ev.policy_set
     out = []
@@ -357,7 +365,7 @@ def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, sta
                         "text": ps.message("why-not.taken", decision=decision)})
             continue
         if status != "eligible":
-            out.append({"tier": level, "reason": status, "rule": None,
+            out.append({"tier": level, "reason": status, "rule": status_rules[0] if status_rules else None,
                         "text": ps.message("why-not.status", status=status)})
             continue
         if level in blocks:

@@ -237,6 +237,8 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
         store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
                    "rank": pick.rank, "rule": "allocate"})
     for lv in allocation.levels:
+        if lv.rule is None and lv.available > 0:
+            store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})
         store.add({TYPE_KEY: "level_summary", "level": lv.level, "available": lv.available,
                    "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
         for fit in lv.shortfalls:

@@ -16,6 +16,7 @@ from typing import Any
 from .compiler import all_rules
 from .errors import PolicyError, Problem
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
+from .messages import MESSAGE_FIELDS, template_fields
 from .schemas import schema_fields
 from .templates import references
 
@@ -25,6 +26,7 @@ ENGINE_TYPES = {  # produced by the allocate stage
     "signal": {"program", "level", "fit", "rank", "rule"},
     "level_summary": {"level", "available", "assigned", "unused", "rule"},
     "quota_shortfall": {"level", "fit", "minimum", "assigned", "rule"},
+    "quota_missing": {"level", "available", "rule"},
 }
 QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "fill_order", "overflow", "extension", "rule"}
 CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "signals_total", "home_rule",
@@ -136,11 +138,35 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
             continue
         problems.extend(_rule_problems(r, order[r.phase], fields, lists, produced_at))
     problems.extend(_quota_problems(ps))
+    if any(s.kind == "allocate" for s in stages):
+        problems.extend(_message_problems(ps))
     unique: list[Problem] = []
     for p in problems:
         if p not in unique:
             unique.append(p)
     return unique
+
+
+def _message_problems(ps: PolicySet) -> list[Problem]:
+    """Every sentence the engine needs exists, and uses only fields the engine fills."""
+    out = []
+    declared = {key: (p, text) for p in ps.policies for key, text in p.messages.items()}
+    where = next((p.file for p in ps.guidance if p.messages), ps.guidance[0].file if ps.guidance else "policies")
+    for key, allowed in sorted(MESSAGE_FIELDS.items()):
+        if key not in declared:
+            out.append(Problem(where, None, f"messages.{key}", "missing: the engine needs this sentence",
+                               f"fields available: {', '.join(sorted(allowed))}"))
+            continue
+        policy, text = declared[key]
+        try:
+            used = template_fields(text)
+        except ValueError as exc:
+            out.append(Problem(policy.file, None, f"messages.{key}", f"malformed template: {exc}"))
+            continue
+        for name in sorted(used - allowed):
+            out.append(Problem(policy.file, None, f"messages.{key}", f"unknown field '{{{name}}}'",
+                               _suggest(name, sorted(allowed))))
+    return out
 
 
 def _file_of(ps: PolicySet, ref: str) -> str:
@@ -184,12 +210,17 @@ def _rule_problems(r: Rule, stage: int, fields: dict[str, set[str]], lists: dict
         for _, v in values:
             for alias, field in _refs(v):
                 out.extend(_ref_problem(r, alias, field, bound, fields))
-    for alias, field in references(r.because):
-        if alias not in bound:
-            out.append(Problem(r.file, r.line, f"{where}.because", f"template uses '{{{alias}.{field}}}' but no "
-                               f"pattern is bound to '{alias}'", _suggest(alias, sorted(bound))))
-        else:
-            out.extend(_field_problem(r, bound[alias], field, fields, lists, "eq", part="because"))
+    if not any(not p.negated for p in r.patterns):
+        out.append(Problem(r.file, r.line, f"{where}.when", "a rule needs at least one pattern without `not`",
+                           "durable-rules never fires (or loops on) rules made only of negations"))
+    for part, template in (("because", r.because), ("would_change", r.would_change or ""),
+                           ("advice", r.advice or "")):
+        for alias, field in references(template):
+            if alias not in bound:
+                out.append(Problem(r.file, r.line, f"{where}.{part}", f"template uses '{{{alias}.{field}}}' but no "
+                                   f"pattern is bound to '{alias}'", _suggest(alias, sorted(bound))))
+            else:
+                out.extend(_field_problem(r, bound[alias], field, fields, lists, "eq", part=part))
     if not any(isinstance(a, Assertion | FindingAction) for a in r.actions):
         out.append(Problem(r.file, r.line, f"{where}.then", "rule has no action"))
     return out
