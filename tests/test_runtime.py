@@ -43,6 +43,8 @@ def policy_root(tmp_path: Path, rules: str) -> Path:
     (root / "guidance").mkdir(parents=True)
     (root / "cycles").mkdir()
     (root / "guidance" / "core.yaml").write_text(CORE)
+    messages = Path(__file__).resolve().parent.parent / "policies" / "guidance" / "messages.yaml"
+    (root / "guidance" / "messages.yaml").write_text(messages.read_text())  # the engine's own sentences
     (root / "guidance" / "rules.yaml").write_text(
         "id: test.rules\nkind: guidance\nversion: 1.0.0\nrequires_engine: \">=1.0,<2\"\ntitle: Test rules\n"
         "sources: {t: {title: test, reliability: assumption}}\nrules:\n" + rules)
