@@ -68,7 +68,8 @@ class Catalogue:
         folder = self.root / "cycles"
         if not folder.is_dir():
             return []
-        return sorted((p.name for p in folder.iterdir() if p.is_dir()), key=_cycle_sort_key)
+        return sorted((p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))),
+                      key=_cycle_sort_key)
 
     def specialties(self, cycle: str) -> list[str]:
         return [p.stem for p in _yaml_files(self.root / "cycles" / cycle)]

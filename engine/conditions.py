@@ -5,9 +5,10 @@ durable-rules tells us only which rules fired. To answer "why not?" (CLIPS's `(m
 evaluation and keep the best partial match: the bindings that satisfied the most patterns, in order,
 and for the first pattern that failed, each test with the value it saw.
 
-The semantics mirror `compiler._test_durable` and the engine's behaviour: a missing field never
-matches (not even `ne` or `not_in`), except `present: false` and `not_contains`; arithmetic over a
-missing value is missing; comparisons only hold between two numbers or two strings. A test suite keeps
+The semantics mirror `compiler._rule_durable` and the engine's behaviour: a missing field never
+matches (not even `ne` or `not_in`), except `present: false` and `not_contains`; a fact joins only
+if it has every field that some test reads through `$alias.field` (the compiler's guards); arithmetic
+over a missing value is missing; comparisons only hold between two numbers or two strings. A test suite keeps
 this in step with durable-rules on the bundled examples (`tests/test_policy_authoring.py`).
 """
 
@@ -62,6 +63,7 @@ class PatternResult:
     fact_id: int | None              # the fact tested (for a negated pattern: the fact that blocked it)
     tests: tuple[TestResult, ...] = ()
     candidates: int = 0              # how many facts of this type existed
+    wanted: str = ""                 # the pattern's tests as written (shown when no fact exists)
 
     @property
     def first_failure(self) -> TestResult | None:
@@ -77,7 +79,8 @@ class PatternResult:
         if self.matched:
             return f"{name}: matched {self.fact_type}#{self.fact_id}"
         if self.candidates == 0:
-            return f"{name}: no '{self.fact_type}' fact exists"
+            wanted = f" (wanted: {self.wanted})" if self.wanted else ""
+            return f"{name}: no '{self.fact_type}' fact exists{wanted}"
         fail = self.first_failure
         why = fail.describe() if fail else "a join with an earlier pattern failed"
         return f"{name}: closest is {self.fact_type}#{self.fact_id} of {self.candidates}, which fails {why}"
@@ -93,7 +96,8 @@ class RuleMatch:
 
     @property
     def bindings(self) -> dict[str, int]:
-        return {p.alias: p.fact_id for p in self.patterns if p.matched and not p.negated and p.fact_id is not None}
+        return {p.alias: p.fact_id for p in self.patterns
+                if p.matched and not p.negated and p.fact_id is not None}
 
     @property
     def failed(self) -> PatternResult | None:
@@ -182,8 +186,35 @@ def check(test: Test | AnyOf, fact: Fact, own_alias: str, bound: Mapping[str, Fa
     return TestResult(test.field, op, expected, seen, ok)
 
 
-def pattern_tests(pattern: Pattern, fact: Fact, bound: Mapping[str, Fact]) -> tuple[TestResult, ...]:
-    return tuple(check(t, fact, pattern.alias, bound) for t in pattern.tests)
+def referenced_fields(rule: Rule) -> dict[str, frozenset[str]]:
+    """Fields each alias must have because some test reads them as `$alias.field` (the compiler's guards)."""
+    out: dict[str, set[str]] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, tuple) and value and value[0] == "ref":
+            out.setdefault(value[1], set()).add(value[2])
+        elif isinstance(value, tuple):
+            for v in value:
+                walk(v)
+
+    def tests(ts: tuple[Test | AnyOf, ...]) -> None:
+        for t in ts:
+            if isinstance(t, AnyOf):
+                for g in t.groups:
+                    tests(g)
+            else:
+                walk(t.value)
+    for p in rule.patterns:
+        tests(p.tests)
+    return {alias: frozenset(fields) for alias, fields in out.items()}
+
+
+def pattern_tests(pattern: Pattern, fact: Fact, bound: Mapping[str, Fact],
+                  guards: frozenset[str] = frozenset()) -> tuple[TestResult, ...]:
+    """The guards (fields other tests read from this fact) first, then the pattern's own tests."""
+    guard_results = tuple(TestResult(g, "present", True, fact.get(flat(g), MISSING), flat(g) in fact)
+                          for g in sorted(guards))
+    return guard_results + tuple(check(t, fact, pattern.alias, bound) for t in pattern.tests)
 
 
 # ---------------------------------------------------------------- whole rules
@@ -192,6 +223,7 @@ def pattern_tests(pattern: Pattern, fact: Fact, bound: Mapping[str, Fact]) -> tu
 class _Search:
     rule: Rule
     by_type: dict[str, list[Fact]]
+    guards: dict[str, frozenset[str]] = field(default_factory=dict)
     steps: int = 0
     best: tuple[PatternResult, ...] = ()
     best_key: tuple[int, int] = (-1, -1)
@@ -212,16 +244,17 @@ class _Search:
             for f in facts:
                 tests = pattern_tests(p, f, bound)
                 if all(t.passed for t in tests):
-                    self._near(i, done + (PatternResult(p.alias, p.fact, True, False, _fid(f), tests, len(facts)),),
-                               len(tests))
+                    blocked = PatternResult(p.alias, p.fact, True, False, _fid(f), tests, len(facts))
+                    self._near(i, done + (blocked,), len(tests))
                     return
             self.run(i + 1, bound, done + (PatternResult(p.alias, p.fact, True, True, None, (), len(facts)),))
             return
         if not facts:
-            self._near(i, done + (PatternResult(p.alias, p.fact, False, False, None, (), 0),), 0)
+            none = PatternResult(p.alias, p.fact, False, False, None, (), 0, spec(p.tests))
+            self._near(i, done + (none,), 0)
             return
         for f in facts:
-            tests = pattern_tests(p, f, bound)
+            tests = pattern_tests(p, f, bound, self.guards.get(p.alias, frozenset()))
             passed = sum(t.passed for t in tests)
             if passed == len(tests):
                 result = PatternResult(p.alias, p.fact, False, True, _fid(f), tests, len(facts))
@@ -229,8 +262,8 @@ class _Search:
                 if self.full and not self.want_all:
                     return
             else:
-                self._near(i, done + (PatternResult(p.alias, p.fact, False, False, _fid(f), tests, len(facts)),),
-                           passed)
+                failed = PatternResult(p.alias, p.fact, False, False, _fid(f), tests, len(facts))
+                self._near(i, done + (failed,), passed)
 
     def _near(self, depth: int, result: tuple[PatternResult, ...], passed: int) -> None:
         key = (depth, passed)
@@ -252,7 +285,7 @@ def _index(facts: Sequence[Fact]) -> dict[str, list[Fact]]:
 
 def best_match(rule: Rule, facts: Sequence[Fact]) -> RuleMatch:
     """The first full match if there is one, else the partial match that got furthest."""
-    search = _Search(rule, _index(facts))
+    search = _Search(rule, _index(facts), referenced_fields(rule))
     search.run(0, {}, ())
     if search.full:
         return RuleMatch(rule.id, True, search.full[0])
@@ -261,14 +294,15 @@ def best_match(rule: Rule, facts: Sequence[Fact]) -> RuleMatch:
 
 def all_matches(rule: Rule, facts: Sequence[Fact]) -> list[dict[str, int]]:
     """Every combination of facts that satisfies the rule (alias -> fact id), as the engine would fire it."""
-    search = _Search(rule, _index(facts), want_all=True)
+    search = _Search(rule, _index(facts), referenced_fields(rule), want_all=True)
     search.run(0, {}, ())
     return [{p.alias: p.fact_id for p in m if not p.negated and p.fact_id is not None} for m in search.full]
 
 
 def holds_for(rule: Rule, facts_by_alias: Mapping[str, Fact], all_facts: Sequence[Fact]) -> list[str]:
-    """Check a recorded firing: return the tests that do not hold for the facts it matched (empty = all hold)."""
+    """Check a recorded firing: the tests that do not hold for the facts it matched (empty: all hold)."""
     by_type = _index(all_facts)
+    guards = referenced_fields(rule)
     bound: dict[str, Fact] = {}
     failures: list[str] = []
     for p in rule.patterns:
@@ -281,9 +315,27 @@ def holds_for(rule: Rule, facts_by_alias: Mapping[str, Fact], all_facts: Sequenc
         if fact is None:
             failures.append(f"{p.alias}: no fact recorded")
             continue
-        failures.extend(f"{p.alias}: {t.describe()}" for t in pattern_tests(p, fact, bound) if not t.passed)
+        tests = pattern_tests(p, fact, bound, guards.get(p.alias, frozenset()))
+        failures.extend(f"{p.alias}: {t.describe()}" for t in tests if not t.passed)
         bound[p.alias] = fact
     return failures
+
+
+def spec(tests: tuple[Test | AnyOf, ...]) -> str:
+    """A pattern's tests as an author wrote them: `code eq step2-above, count gte $ctx.min`."""
+    def one(t: Test | AnyOf) -> str:
+        if isinstance(t, AnyOf):
+            return "any of [" + "; ".join(" and ".join(one(x) for x in g) for g in t.groups) + "]"
+        return f"{t.field} {t.op} {_value(t.value)}"
+    return ", ".join(one(t) for t in tests)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, tuple) and v and v[0] == "ref":
+        return f"${v[1]}.{v[2]}"
+    if isinstance(v, tuple) and v and v[0] in ("add", "sub", "mul", "div"):
+        return f"({_value(v[1])} {v[0]} {_value(v[2])})"
+    return _show(v)
 
 
 def _show(value: Any) -> str:

@@ -21,8 +21,8 @@ from .tree import PolicyFile, load_file
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "absent"})()
 KEYED_LISTS = {"rules": "id", "quota_tables": "id", "rows": "id", "resolutions": "id", "aggregates": "id",
                "stages": "name", "tiers": "name", "changelog": "version"}
-HEADER_KEYS = ("id", "version")
-SPLIT_ADDED = 2  # added/removed mappings with at most this many fields are shown field by field  # shown in the pair's header, not as changes
+HEADER_KEYS = ("id", "version")  # shown in the pair's header, not as changes
+SPLIT_ADDED = 2  # added/removed mappings with at most this many fields are shown field by field
 _CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}$")
 
 
@@ -75,7 +75,8 @@ class PolicyDiff:
             "old": {"file": self.old.file, "policy": self.old.ref},
             "new": {"file": self.new.file, "policy": self.new.ref},
             "signals": {"old": sig[0], "new": sig[1]} if sig else None,
-            "rules": {"added": self.rules_added, "removed": self.rules_removed, "changed": self.rules_changed},
+            "rules": {"added": self.rules_added, "removed": self.rules_removed,
+                      "changed": self.rules_changed},
             "changes": [c.as_json() for c in self.changes],
         }
 
@@ -114,7 +115,8 @@ def leaf_changes(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[Change]
             out += leaf_changes(old.get(k, ABSENT), new.get(k, ABSENT), path + (str(k),))
         return out
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [c for i, (a, b) in enumerate(zip(old, new, strict=True)) for c in leaf_changes(a, b, path + (str(i),))]
+        return [c for i, (a, b) in enumerate(zip(old, new, strict=True))
+                for c in leaf_changes(a, b, path + (str(i),))]
     whole = new if old is ABSENT else old if new is ABSENT else None
     if isinstance(whole, dict) and len(whole) <= SPLIT_ADDED:
         # a small added or removed item reads best as its fields ("signals.tiers.gold.count: added 3")
@@ -178,7 +180,8 @@ def resolve(arg: str, root: Path) -> Path:
         return p
     if _CYCLE.match(arg) and (root / "cycles" / arg).is_dir():
         return root / "cycles" / arg
-    cycles = sorted(x.name for x in (root / "cycles").iterdir() if x.is_dir()) if (root / "cycles").is_dir() else []
+    folder = root / "cycles"
+    cycles = sorted(x.name for x in folder.iterdir() if x.is_dir()) if folder.is_dir() else []
     raise InputError([Problem(arg, None, None, "no such file, folder or cycle",
                               f"cycles in {root}: {', '.join(cycles) or 'none'}")])
 
@@ -186,8 +189,9 @@ def resolve(arg: str, root: Path) -> Path:
 def diff_paths(old_arg: str, new_arg: str, root: Path) -> TreeDiff:
     old, new = resolve(old_arg, root), resolve(new_arg, root)
     if old.is_file() != new.is_file():
-        raise InputError([Problem(new_arg, None, None, "compare a file with a file, or a folder with a folder",
-                                  f"'{old_arg}' is a {'file' if old.is_file() else 'folder'}")])
+        kind = "file" if old.is_file() else "folder"
+        raise InputError([Problem(new_arg, None, None, "compare a file with a file, or a folder with "
+                                  "a folder", f"'{old_arg}' is a {kind}")])
     if old.is_file():
         a, b = _load([old]), _load([new])
         return TreeDiff([diff_policies(a[0], b[0])], [], [])

@@ -73,16 +73,18 @@ def lint_policy(f: PolicyFile, p: Policy) -> list[Finding]:
     for name, param in sorted(p.parameters.items()):
         src = p.sources.get(param.source.ref)
         if src is not None and src.reliability == "assumption":
-            out.append(Finding("info", Problem(f.display, _line(f, ("parameters", name)), f"parameters.{name}",
-                                               f"= {param.value} is a signalwise assumption ({src.title})",
-                                               "reviewers: confirm or replace with a sourced figure")))
+            out.append(Finding("info", Problem(
+                f.display, _line(f, ("parameters", name)), f"parameters.{name}",
+                f"= {param.value} is a signalwise assumption ({src.title})",
+                "reviewers: confirm or replace with a sourced figure")))
     info = p.specialty
     if info is not None:
         unknown = [t.name for t in info.tiers if t.count is None]
         if unknown and not info.signals_note:
-            out.append(Finding("warning", Problem(f.display, _line(f, ("signals",)), "signals",
-                                                  f"count of {', '.join(unknown)} is unknown and no note says why",
-                                                  "add `signals.note` explaining what is and is not known")))
+            out.append(Finding("warning", Problem(
+                f.display, _line(f, ("signals",)), "signals",
+                f"count of {', '.join(unknown)} is unknown and no note says why",
+                "add `signals.note` explaining what is and is not known")))
     return out
 
 
@@ -101,10 +103,11 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
     folder = root / "cycles"
     newest = max(cycles, key=lambda c: (match_year_of(c), c))
     if match_year_of(newest) < today.year:
-        out.append(Finding("warning", Problem(display(folder / newest), None, "cycles",
-                                              f"the newest cycle is {newest}, older than {today.year}",
-                                              f"create this year's with `signalwise policy new-cycle --from {newest} "
-                                              f"--to {_system_and_year(newest)[0]}-{today.year}`")))
+        system = _system_and_year(newest)[0]
+        out.append(Finding("warning", Problem(
+            display(folder / newest), None, "cycles",
+            f"the newest cycle is {newest}, older than {today.year}",
+            f"create this year's: `signalwise policy new-cycle --from {newest} --to {system}-{today.year}`")))
     policies = [f for f in tree.files if f.policy and f.policy.specialty and f.root == root]
     newest_by_specialty: dict[str, PolicyFile] = {}
     for f in policies:
@@ -117,9 +120,10 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
     for spec, f in sorted(newest_by_specialty.items()):
         p = f.policy
         if p and p.effective_to and str(p.effective_to) < today.isoformat():
-            out.append(Finding("warning", Problem(f.display, _line(f, ("effective", "to")), "effective.to",
-                                                  f"{p.id} ended on {p.effective_to} and is the newest policy for "
-                                                  f"{spec}", "start the next cycle with `signalwise policy new-cycle`")))
+            out.append(Finding("warning", Problem(
+                f.display, _line(f, ("effective", "to")), "effective.to",
+                f"{p.id} ended on {p.effective_to} and is the newest policy for {spec}",
+                "start the next cycle with `signalwise policy new-cycle`")))
     by_system: dict[str, list[str]] = defaultdict(list)
     for c in cycles:
         by_system[_system_and_year(c)[0]].append(c)
@@ -135,5 +139,6 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
                 out.append(Finding("warning", Problem(
                     display(folder / nxt), None, "cycles",
                     f"'{spec}' has a policy in {prev} but none in {nxt}",
-                    f"copy and update it, or add one with `signals.structure: none` if {spec} stopped signaling")))
+                    f"copy and update it, or add one with `signals.structure: none` if {spec} stopped "
+                    "signaling")))
     return out

@@ -79,10 +79,12 @@ def render_text(entries: list[Entry]) -> str:
             cycle = e.cycle
             n = sum(1 for x in entries if x.cycle == cycle)
             lines.append(f"{cycle} ({n} {'specialty' if n == 1 else 'specialties'})")
-        lines.append(f"  {e.specialty:<{width}}  {e.version:<7}  {e.application_system:<{sys_width}}  {e.structure}")
+        system = f"{e.application_system:<{sys_width}}"
+        lines.append(f"  {e.specialty:<{width}}  {e.version:<7}  {system}  {e.structure}")
         for title, rel, _ in e.sources:
             lines.append(f"  {'':<{width}}    source: {title} [{rel}: {RELIABILITY.get(rel, rel)}]")
     cycles = list(dict.fromkeys(e.cycle for e in entries))
     specialties = {e.specialty for e in entries}
-    lines.append(f"{len(entries)} policies: {len(specialties)} specialties in {len(cycles)} cycles")
+    lines.append(f"{len(entries)} policies: {len(specialties)} specialties in {len(cycles)} "
+                 f"{'cycle' if len(cycles) == 1 else 'cycles'}")
     return "\n".join(lines) + "\n"

@@ -111,7 +111,8 @@ def add_changelog(text: str, version: str, date: str, change: str) -> str:
     entry = [f"- version: {version}", f"  date: {date}", f"  changes: [{_quote(change)}]"]
     m = _top_level(text, "changelog")
     if m is None:
-        return _insert(text.rstrip("\n") + "\n", len(text.rstrip("\n")) + 1, ["changelog:"] + [f"  {x}" for x in entry])
+        body = text.rstrip("\n") + "\n"
+        return _insert(body, len(body), ["changelog:"] + [f"  {x}" for x in entry])
     value = m.group(1).strip()
     if value not in ("", "[]"):
         raise InputError([Problem("changelog", None, None, "a flow-style changelog cannot be extended",
@@ -173,15 +174,16 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date) -
     target_dir = root / "cycles" / new_cycle
     if target_dir.exists():
         raise InputError([Problem(str(target_dir), None, "--to", f"cycle folder {new_cycle} already exists",
-                                  "new-cycle never overwrites; edit the files there, or remove the folder first")])
+                                  "new-cycle never overwrites: edit the files there, or remove the folder "
+                                  "first")])
     out: list[NewFile] = []
     problems: list[Problem] = []
     for specialty in cat.specialties(old_cycle):
         source = cat.specialty_path(old_cycle, specialty)
         old = cat.specialty_policy(old_cycle, specialty)
         assert old is not None
-        text = copy_policy_text(read_text(source), old_id=old.id, old_version=old.version, specialty=specialty,
-                                old_cycle=old_cycle, new_cycle=new_cycle, today=today)
+        text = copy_policy_text(read_text(source), old_id=old.id, old_version=old.version,
+                                specialty=specialty, old_cycle=old_cycle, new_cycle=new_cycle, today=today)
         target = target_dir / source.name
         try:
             parse_policy(text, f"policies/cycles/{new_cycle}/{source.name}")

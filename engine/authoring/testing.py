@@ -14,7 +14,7 @@ import copy
 import fnmatch
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from ..catalogue import Catalogue, bundled_root
 from ..compiler import all_rules
 from ..conditions import best_match
 from ..context import parse_signals_option
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, SignalwiseError
 from ..files import read_text
 from ..model import PolicySet, Rule
 from ..schemas import schema_problems
@@ -136,7 +136,8 @@ def load_cases(path: Path, root: Path) -> tuple[list[Case], list[Problem]]:
             if key in raw and key in MERGED_INPUTS:
                 inputs[key] = deep_merge(defaults.get(key) or {}, raw[key])
             elif key in raw:
-                inputs[key] = copy.deepcopy(raw[key])
+                if raw[key] is not None:  # null drops the file's default
+                    inputs[key] = copy.deepcopy(raw[key])
             elif key in defaults:
                 inputs[key] = copy.deepcopy(defaults[key])
         for a, b in (("profile", "profile_file"), ("programs", "programs_file")):
@@ -155,30 +156,40 @@ def load_cases(path: Path, root: Path) -> tuple[list[Case], list[Problem]]:
     names = [c.name for c in cases]
     for c in cases:
         if names.count(c.name) > 1 and names.index(c.name) != c.index:
-            problems.append(Problem(name, c.line, f"cases[{c.index}].name", f"case name '{c.name}' is used twice"))
+            problems.append(Problem(name, c.line, f"cases[{c.index}].name",
+                                    f"case name '{c.name}' is used twice", "give each case its own name"))
     return cases, problems
 
 
 # ---------------------------------------------------------------- running one case
 
-def run_case(case: Case) -> CaseResult:
-    """Evaluate a case's inputs with the real pipeline and compare the outcome with `expect`."""
+def evaluate_case(case: Case) -> tuple[Any, dict[str, Any]]:
+    """The case's evaluation and report; problems in its inputs come back at the case's lines."""
     from ..explain import build_report
-    from ..pipeline import Request, evaluate
+    from ..pipeline import evaluate
 
     with tempfile.TemporaryDirectory(prefix="signalwise-case-") as tmp:
         try:
-            req = _request(case, Path(tmp))
-            ev = evaluate(req)
+            ev = evaluate(_request(case, Path(tmp)))
         except InputError as exc:
-            return CaseResult(case, ["inputs could not be evaluated:"]
-                              + [f"  {p.render()}" for p in _relocate(exc.problems, case, Path(tmp))])
-        report = build_report(ev)
+            raise InputError(_relocate(exc.problems, case, Path(tmp))) from None
+        return ev, build_report(ev)
+
+
+def run_case(case: Case) -> CaseResult:
+    """Evaluate a case's inputs with the real pipeline and compare the outcome with `expect`."""
+    try:
+        ev, report = evaluate_case(case)
+    except InputError as exc:
+        lines = [f"  {p.render()}" for p in exc.problems]
+        return CaseResult(case, ["inputs could not be evaluated:", *lines])
+    except SignalwiseError as exc:
+        return CaseResult(case, [f"the evaluation failed: {exc}"])
     fired = frozenset(f.rule.id for f in ev.firings)
     rules = {r.id: r for r in all_rules(ev.policy_set)}
-    failures = compare(case.expect, fired, report, rules)
-    failures += _why_not_fired(case.expect, fired, rules, ev.store.facts)
-    failures += _what_fired(case.expect, fired, ev)
+    failures = compare(case.expect, fired, report, rules,
+                       why_not=lambda rid: _why_not_fired(rules[rid], ev.store.facts),
+                       why=lambda rid: _what_fired(rid, ev))
     return CaseResult(case, failures, fired)
 
 
@@ -233,11 +244,14 @@ def _relocate(problems: list[Problem], case: Case, tmp: Path) -> list[Problem]:
     for p in problems:
         name = Path(p.file).name
         if p.file.startswith(str(tmp)) and name in sections:
+            message = p.message
+            for other, section in sections.items():
+                message = message.replace(str(tmp / other), f"the case's {section}")
             out.append(Problem(case.display, case.line_of(sections[name]), f"{sections[name]}: {p.field}"
-                               if p.field else sections[name], p.message, p.hint))
+                               if p.field else sections[name], message, p.hint))
         elif p.file.startswith("policies/cycles/") and "specialty_policy" in case.inputs:
-            out.append(Problem(case.display, case.line_of("specialty_policy"),
-                               f"specialty_policy: {p.field}" if p.field else "specialty_policy", p.message, p.hint))
+            field_ = f"specialty_policy: {p.field}" if p.field else "specialty_policy"
+            out.append(Problem(case.display, case.line_of("specialty_policy"), field_, p.message, p.hint))
         else:
             out.append(p)
     return out
@@ -249,20 +263,30 @@ def _matching(pattern: str, ids: Any) -> list[str]:
     return sorted(i for i in ids if fnmatch.fnmatchcase(i, pattern))
 
 
-def compare(expect: dict[str, Any], fired: frozenset[str], report: dict[str, Any],
-            rules: dict[str, Rule]) -> list[str]:
-    """Failure lines for every expectation the outcome does not meet (empty: the case passes)."""
+def compare(expect: dict[str, Any], fired: frozenset[str], report: dict[str, Any], rules: dict[str, Rule],
+            why_not: Callable[[str], list[str]] = lambda _: [],
+            why: Callable[[str], list[str]] = lambda _: []) -> list[str]:
+    """Failure lines for every expectation the outcome does not meet (empty: the case passes).
+
+    `why_not(rule_id)` and `why(rule_id)` add the detail for a missing or an unexpected rule.
+    """
     out: list[str] = []
     for key in ("fired", "not_fired", "findings"):
         for pattern in expect.get(key, []):
             if not _matching(pattern, rules):
-                out.append(f"unknown rule '{pattern}' in expect.{key}: no rule of this policy set has that id")
+                out.append(f"unknown rule '{pattern}' in expect.{key}: no rule of this policy set has "
+                           "that id")
     missing = [p for p in expect.get("fired", []) if _matching(p, rules) and not _matching(p, fired)]
     if missing:
         out.append(f"missing (expected to fire, did not): {', '.join(missing)}")
+        for pattern in missing:
+            for rid in _matching(pattern, rules)[:3]:
+                out += why_not(rid)
     unexpected = sorted({i for p in expect.get("not_fired", []) for i in _matching(p, fired)})
     if unexpected:
         out.append(f"unexpected (expected not to fire, fired): {', '.join(unexpected)}")
+        for rid in unexpected:
+            out += why(rid)
     tier = report["applicant"]["tier"]
     if "tier" in expect and expect["tier"] != tier:
         out.append(f"tier: expected {expect['tier']}, got {tier}")
@@ -289,17 +313,20 @@ def compare(expect: dict[str, Any], fired: frozenset[str], report: dict[str, Any
     for level, fits in sorted((expect.get("counts") or {}).items()):
         got = levels.get(level)
         if got is None:
-            out.append(f"counts.{level}: no '{level}' signals in this evaluation (levels: {', '.join(levels) or 'none'})")
+            known = ", ".join(levels) or "none"
+            out.append(f"counts.{level}: no '{level}' signals in this evaluation (levels: {known})")
             continue
         for fit, n in sorted(fits.items()):
             have = got["by_fit"].get(fit, 0)
             if have != n:
-                out.append(f"counts.{level}.{fit}: expected {n}, got {have} (all {level}: {_fits(got['by_fit'])})")
+                out.append(f"counts.{level}.{fit}: expected {n}, got {have} "
+                           f"(all {level}: {_fits(got['by_fit'])})")
     for level, n in sorted((expect.get("assigned") or {}).items()):
-        got = levels.get(level)
-        have = got["assigned"] if got else None
-        if have != n:
-            out.append(f"assigned.{level}: expected {n}, got {have if have is not None else 'no such level'}")
+        level_result = levels.get(level)
+        assigned = level_result["assigned"] if level_result else None
+        if assigned != n:
+            shown = assigned if assigned is not None else "no such level"
+            out.append(f"assigned.{level}: expected {n}, got {shown}")
     present = {f["rule"] for f in report["findings"]}
     absent = [p for p in expect.get("findings", []) if _matching(p, rules) and not _matching(p, present)]
     if absent:
@@ -311,29 +338,18 @@ def _fits(by_fit: dict[str, int]) -> str:
     return ", ".join(f"{n} {fit}" for fit, n in sorted(by_fit.items())) or "none"
 
 
-def _why_not_fired(expect: dict[str, Any], fired: frozenset[str], rules: dict[str, Rule],
-                   facts: Sequence[dict[str, Any]]) -> list[str]:
-    out = []
-    for pattern in expect.get("fired", []):
-        if _matching(pattern, fired):
-            continue
-        for rid in _matching(pattern, rules)[:3]:
-            match = best_match(rules[rid], facts)
-            out.append(f"{rid} saw:")
-            out += [f"    {line}" for line in match.describe()]
-    return out
+def _why_not_fired(rule: Rule, facts: Sequence[dict[str, Any]]) -> list[str]:
+    """What the rule's conditions saw: its best partial match over the evaluation's facts."""
+    return [f"    {rule.id} saw:"] + [f"      {line}" for line in best_match(rule, facts).describe()]
 
 
-def _what_fired(expect: dict[str, Any], fired: frozenset[str], ev: Any) -> list[str]:
-    out = []
-    wanted = {i for p in expect.get("not_fired", []) for i in _matching(p, fired)}
-    seen: set[str] = set()
+def _what_fired(rule_id: str, ev: Any) -> list[str]:
+    """The first firing of a rule that should not have fired: the facts it matched and its sentence."""
     for f in ev.firings:
-        if f.rule.id in wanted and f.rule.id not in seen:
-            seen.add(f.rule.id)
+        if f.rule.id == rule_id:
             facts = ", ".join(f"{a}={ev.store.get(i)['t']}#{i}" for a, i in sorted(f.matched.items()))
-            out.append(f"{f.rule.id} fired on {facts}: {' '.join(f.text.split())}")
-    return out
+            return [f"    {rule_id} matched {facts}: {' '.join(f.text.split())}"]
+    return []
 
 
 # ---------------------------------------------------------------- coverage

@@ -23,6 +23,7 @@ from ..yamlsafe import Path as YPath
 from ..yamlsafe import load_yaml_text
 
 SEVERITIES = ("error", "warning", "info")
+SUITES = ("guidance", "tracking")  # folders of guidance policies that form one policy set each
 
 
 @dataclass(frozen=True, order=True)
@@ -65,8 +66,9 @@ class PolicyFile:
         return parent.name if parent.parent.name == "cycles" else None
 
     @property
-    def in_guidance(self) -> bool:
-        return self.path.parent.name == "guidance"
+    def suite(self) -> str | None:
+        """`guidance` (the evaluate pipeline) or `tracking` (signalwise track), by folder."""
+        return self.path.parent.name if self.path.parent.name in SUITES else None
 
 
 @dataclass(frozen=True)
@@ -79,13 +81,17 @@ class PolicyTree:
     def files(self) -> tuple[PolicyFile, ...]:
         return self.targets + self.context
 
-    def guidance(self) -> tuple[Policy, ...]:
-        """Guidance for semantic checks: the targets', completed by their roots' (targets win by id)."""
+    def guidance(self, suite: str = "guidance") -> tuple[Policy, ...]:
+        """One suite's guidance for semantic checks: the targets', completed by their roots' (targets win
+        by id). Guidance files outside a suite folder count as `guidance`."""
         chosen: dict[str, Policy] = {}
         for f in self.context + self.targets:
-            if f.policy and f.policy.kind == "guidance":
+            if f.policy and f.policy.kind == "guidance" and (f.suite or "guidance") == suite:
                 chosen[f.policy.id] = f.policy
         return tuple(sorted(chosen.values(), key=lambda p: p.file))
+
+    def has_suite(self, suite: str) -> bool:
+        return any(f.suite == suite for f in self.targets)
 
     def target_policies(self) -> tuple[Policy, ...]:
         return tuple(f.policy for f in self.targets if f.policy)
@@ -124,8 +130,8 @@ def _yaml_in(folder: Path) -> list[Path]:
 
 
 def root_files(root: Path) -> list[Path]:
-    """Policy files of a root: `guidance/*.yaml` and `cycles/<cycle>/*.yaml`, cycles in year order."""
-    out = _yaml_in(root / "guidance")
+    """Policy files of a root: `guidance/`, `tracking/` and `cycles/<cycle>/`, cycles in year order."""
+    out = [p for suite in SUITES for p in _yaml_in(root / suite)]
     for cycle in Catalogue(root).cycles():
         out.extend(_yaml_in(root / "cycles" / cycle))
     return out

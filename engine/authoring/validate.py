@@ -29,7 +29,8 @@ class Summary:
     quota_rows: int
 
     def render(self) -> str:
-        return (f"{self.policies} policies, {self.rules + self.quota_rows} rules "
+        return (f"{self.policies} {'policy' if self.policies == 1 else 'policies'}, "
+                f"{self.rules + self.quota_rows} rules "
                 f"({self.rules} authored, {self.quota_rows} from quota-table rows)")
 
 
@@ -45,18 +46,21 @@ def validate_tree(tree: PolicyTree) -> list[Finding]:
     for f in tree.targets:
         problems.extend(f.problems)
     for f in tree.context:
-        if f.policy is None and f.in_guidance:
+        if f.policy is None and f.suite == "guidance":
             problems.extend(f.problems)
     guidance = tree.guidance()
     targets = tree.target_policies()
     if targets or guidance:
         sets = [PolicySet(guidance, None)] + [PolicySet(guidance, s) for s in tree.specialties()]
+        if tree.has_suite("tracking"):
+            sets.append(PolicySet(tree.guidance("tracking"), None))
         for ps in sets:
             problems.extend(policy_set_problems(ps))
             problems.extend(_parameter_problems(ps))
     findings = [Finding("error", p) for p in problems]
     for f in tree.targets:
         if f.policy is not None:
+            findings.extend(_tier_findings(f, f.policy, guidance))
             findings.extend(_location_findings(f, f.policy))
             findings.extend(_effective_findings(f, f.policy))
             findings.extend(_supersedes_findings(f, f.policy, tree.known()))
@@ -82,9 +86,9 @@ def _line(f: PolicyFile, path: YPath) -> int | None:
 def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     out: list[Finding] = []
     folder = f.cycle_folder
-    if f.in_guidance and p.kind != "guidance":
+    if f.suite and p.kind != "guidance":
         out.append(Finding("error", Problem(f.display, _line(f, ("kind",)), "kind",
-                                            f"a {p.kind} policy in guidance/",
+                                            f"a {p.kind} policy in {f.suite}/",
                                             "specialty policies live in cycles/<cycle>/<specialty>.yaml")))
     if folder and p.kind != "specialty":
         out.append(Finding("error", Problem(f.display, _line(f, ("kind",)), "kind",
@@ -111,6 +115,23 @@ def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     return out
 
 
+def _tier_findings(f: PolicyFile, p: Policy, guidance: tuple[Policy, ...]) -> list[Finding]:
+    """Every signal tier needs a quota table for its level, or the allocator has no ratios for it."""
+    info = p.specialty
+    if info is None or info.structure == "none" or not guidance:
+        return []
+    tables = [t for g in guidance for t in g.quota_tables]
+    out = []
+    for i, tier in enumerate(info.tiers):
+        if not any(t.level == tier.name and t.structure in (None, info.structure) for t in tables):
+            known = sorted({t.level for t in tables if t.structure in (None, info.structure)})
+            out.append(Finding("error", Problem(
+                f.display, _line(f, ("signals", "tiers", i)), f"signals.tiers[{i}].name",
+                f"no quota table allocates '{tier.name}' signals for a {info.structure} structure",
+                f"tier names the guidance knows for {info.structure}: {', '.join(known) or 'none'}")))
+    return out
+
+
 def _effective_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     if p.effective_from and p.effective_to and str(p.effective_from) > str(p.effective_to):
         return [Finding("error", Problem(f.display, _line(f, ("effective", "from")), "effective",
@@ -130,7 +151,8 @@ def _supersedes_findings(f: PolicyFile, p: Policy, known: dict[str, Policy]) -> 
     if old is None:
         return [Finding("warning", Problem(f.display, line, "supersedes",
                                            f"names '{p.supersedes}', but no policy '{old_id}' was found",
-                                           "check the id, or remove `supersedes` if there was no earlier policy"))]
+                                           "check the id, or remove `supersedes` if there was no earlier "
+                                           "policy"))]
     if old.version != old_version:
         return [Finding("warning", Problem(f.display, line, "supersedes",
                                            f"names version {old_version} of '{old_id}', which is at "
@@ -194,7 +216,9 @@ def locate(problem: Problem, files: dict[str, PolicyFile]) -> Problem:
 def path_for(data: Any, dotted: str) -> YPath:
     """Follow `rules.<id>.when`-style names (ids may contain dots) through mappings and keyed lists."""
     parts = dotted.split(".")
-    node, path, i = data, (), 0
+    node: Any = data
+    path: YPath = ()
+    i = 0
     while i < len(parts):
         if isinstance(node, dict) and parts[i] in node:
             node, path, i = node[parts[i]], path + (parts[i],), i + 1
@@ -237,6 +261,7 @@ def _find_name(data: Any, base: YPath, name: str) -> YPath | None:
         for path, key, value in _walk(node[section], base + (section,)):
             if key == name or value == name:
                 return path
-            if isinstance(value, str) and value.startswith("$") and (value[1:] == name or value.endswith(f".{name}")):
+            ref = isinstance(value, str) and value.startswith("$")
+            if ref and (value[1:] == name or value.endswith(f".{name}")):
                 return path
     return None
