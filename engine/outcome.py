@@ -99,7 +99,7 @@ class Outcome:
     low: float | None            # expected interviews with every known rate at the low end of its range
     high: float | None           # ... at the high end
     unknown_programs: list[str]  # programs left out: no rate for the tier the plan gives them
-    ranges_missing: list[str] = field(default_factory=list)  # programs whose rate has no range (low=high=value)
+    ranges_missing: list[str] = field(default_factory=list)  # rate without a range: low = high = value
     programs: int = 0            # programs counted
     distribution: list[float] = field(default_factory=list)
 

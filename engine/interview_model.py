@@ -1,0 +1,422 @@
+"""Interview-rate models declared in policy: P(interview) by signal tier per specialty and cycle.
+
+A model lives in `policies/models/<cycle>.<specialty>.yaml` (schema: schemas/interview-model.schema.json).
+Every rate names its source and reliability; unknown rates are declared unknown and stay absent here.
+Per-program rates from the applicant's shortlist (`interview_rate_*` columns) take precedence.
+
+API (used by `signalwise compare` and by `evaluate --strategy`):
+
+- `load_model(specialty, cycle, root=None) -> InterviewModel | None`
+- `program_rates(model, program, fit, levels, *, graduate_type=None, shortlist_file=...)`
+  -> `{tier: Rate | None}`
+- `gain_inputs(ev, root=None) -> GainInputs`: candidates, quotas, rates, institution scope and the
+  rule-based allocation as a tie-break preference, all from one `Evaluation`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .allocate import Candidate, LevelQuota
+from .catalogue import bundled_root
+from .errors import InputError, PolicyError, Problem
+from .facts import ID_KEY
+from .files import read_text
+from .optimize import gain_of
+from .outcome import NONE, Rate
+from .schemas import schema_problems
+from .yamlsafe import load_yaml_text
+
+if TYPE_CHECKING:
+    from .pipeline import Evaluation
+
+SCHEMA = "interview-model"
+TIERS_OF = {"single": ("signal",), "tiered": ("gold", "silver")}
+# shortlist column for each tier name; other tier names (e.g. from --signals a=3) have no column
+SHORTLIST_COLUMNS = {"gold": "interview_rate_gold", "silver": "interview_rate_silver",
+                     "signal": "interview_rate_signaled", NONE: "interview_rate_unsignaled"}
+RELIABILITY_TEXT = {"A": "official", "B": "peer-reviewed", "C": "secondary",
+                    "assumption": "signalwise assumption", "shortlist": "your shortlist"}
+_STRENGTH = {"A": 0, "B": 1, "C": 2, "shortlist": 2, "assumption": 3}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    key: str
+    title: str
+    reliability: str
+    url: str | None = None
+    publisher: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    id: str
+    fits: tuple[str, ...] | None
+    graduate_types: tuple[str, ...] | None
+    tiers: tuple[str, ...]
+    multiply: float
+    source: ModelSource
+    note: str
+
+    def applies(self, tier: str, fit: str | None, graduate_type: str | None) -> bool:
+        if tier not in self.tiers:
+            return False
+        if self.fits is not None and fit not in self.fits:
+            return False
+        return self.graduate_types is None or graduate_type in self.graduate_types
+
+
+@dataclass(frozen=True)
+class InterviewModel:
+    id: str
+    version: str
+    title: str
+    specialty: str
+    cycle: str
+    structure: str
+    applicant_types: tuple[str, ...]
+    population: str
+    rates: dict[str, Rate]            # known tiers only (incl. "none" when known)
+    unknown: dict[str, str]           # tier -> note saying what is known instead
+    adjustments: tuple[Adjustment, ...]
+    notes: tuple[str, ...]
+    sources: dict[str, ModelSource]
+    file: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def knows_gain(self, tier: str) -> bool:
+        return tier in self.rates and NONE in self.rates
+
+    def population_note(self, graduate_type: str | None) -> str | None:
+        """A caveat when the model's population is not the applicant's type."""
+        if graduate_type is None or graduate_type in self.applicant_types:
+            return None
+        return (f"These rates describe {self.population}; they are not specific to {graduate_type} "
+                "applicants, whose rates may differ a lot.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "file": self.file, "specialty": self.specialty,
+                "cycle": self.cycle, "population": self.population,
+                "rates": {t: r.to_json() for t, r in sorted(self.rates.items())},
+                "unknown": dict(sorted(self.unknown.items())), "notes": list(self.notes),
+                "adjustments": [{"id": a.id, "tiers": list(a.tiers), "multiply": a.multiply,
+                                 "fits": list(a.fits or []), "graduate_types": list(a.graduate_types or []),
+                                 "source": source_text(a.source), "note": a.note} for a in self.adjustments]}
+
+
+def source_text(src: ModelSource, at: str | None = None) -> str:
+    text = src.title
+    if at:
+        text += f" — “{at}”"
+    if src.url:
+        text += f" <{src.url}>"
+    return f"{text} [{RELIABILITY_TEXT.get(src.reliability, src.reliability)}]"
+
+
+def models_root(root: Path | str | None = None) -> Path:
+    """`<policy root>/models`; the bundled policies when no root is given."""
+    return (Path(root) if root is not None else bundled_root()) / "models"
+
+
+def model_path(specialty: str, cycle: str, root: Path | str | None = None) -> Path:
+    return models_root(root) / f"{cycle}.{specialty}.yaml"
+
+
+def load_model(specialty: str, cycle: str, root: Path | str | None = None) -> InterviewModel | None:
+    """The interview model for one specialty and cycle, or None when no file exists."""
+    path = model_path(specialty, cycle, root)
+    if not path.is_file():
+        return None
+    return load_model_file(path)
+
+
+def available_models(root: Path | str | None = None) -> list[str]:
+    folder = models_root(root)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.iterdir() if p.suffix == ".yaml")
+
+
+def load_model_file(path: Path | str, display: str | None = None) -> InterviewModel:
+    """Read, validate (schema + semantic checks) and type one model file; PolicyError lists every problem."""
+    path = Path(path)
+    name = display or _display(path)
+    text = read_text(path)
+    try:
+        data, positions = load_yaml_text(text, name)
+    except InputError as exc:
+        raise PolicyError(exc.problems) from None
+    if not isinstance(data, dict):
+        raise PolicyError([Problem(name, 1, None, "an interview model must be a mapping of fields")])
+    problems = schema_problems(SCHEMA, data, name, positions)
+    if problems:
+        raise PolicyError(problems)
+
+    def at(*keys: str | int) -> int | None:
+        p: tuple[str | int, ...] = tuple(keys)
+        while p and p not in positions:
+            p = p[:-1]
+        return positions.get(p)
+
+    sources = {k: ModelSource(k, v["title"], v["reliability"], v.get("url"), v.get("publisher"),
+                              v.get("note"))
+               for k, v in data["sources"].items()}
+    expected_stem = f"{data['cycle']}.{data['specialty']}"
+    if path.stem != expected_stem:
+        problems.append(Problem(name, at("cycle"), "cycle", f"file is named {path.name} but declares "
+                                f"{expected_stem}", f"name the file {expected_stem}.yaml"))
+    if data["id"] != f"{expected_stem}.interview-model":
+        problems.append(Problem(name, at("id"), "id", f"got {data['id']}",
+                                f"expected {expected_stem}.interview-model"))
+    required = (*TIERS_OF[data["structure"]], NONE)
+    for tier in required:
+        if tier not in data["rates"]:
+            problems.append(Problem(name, at("rates"), f"rates.{tier}", "missing",
+                                    f"a {data['structure']} model lists {', '.join(required)}; "
+                                    "write `value: unknown` with a note where no figure was found"))
+    for tier in data["rates"]:
+        if tier not in required:
+            problems.append(Problem(name, at("rates", tier), f"rates.{tier}", "not a tier of this structure",
+                                    f"expected {', '.join(required)}"))
+    rates: dict[str, Rate] = {}
+    unknown: dict[str, str] = {}
+    for tier, raw in data["rates"].items():
+        where = ("rates", tier)
+        for key in ("source", "range_source"):
+            if key in raw and raw[key] not in sources:
+                problems.append(Problem(name, at(*where, key), f"rates.{tier}.{key}",
+                                        f"'{raw[key]}' is not a key of sources",
+                                        f"sources: {', '.join(sorted(sources))}"))
+        if raw["value"] == "unknown":
+            for key in ("low", "high", "range_source"):
+                if key in raw:
+                    problems.append(Problem(name, at(*where, key), f"rates.{tier}.{key}",
+                                            "an unknown rate has no range", f"remove {key}"))
+            unknown[tier] = " ".join(str(raw["note"]).split())
+            continue
+        low, high, value = raw.get("low"), raw.get("high"), float(raw["value"])
+        if (low is None) != (high is None):
+            problems.append(Problem(name, at(*where), f"rates.{tier}", "give both low and high, or neither"))
+        elif low is not None and high is not None and not low <= value <= high:
+            problems.append(Problem(name, at(*where), f"rates.{tier}",
+                                    f"expected low <= value <= high, got {low} / {value} / {high}"))
+        src = sources.get(raw["source"])
+        if src is None:
+            continue
+        range_src = sources.get(raw.get("range_source", raw["source"]), src)
+        range_note = raw.get("range_note")
+        if low is not None and range_src is not src:
+            range_note = (range_note + " " if range_note else "") + f"(range: {source_text(range_src)})"
+        rates[tier] = Rate(value, None if low is None else float(low), None if high is None else float(high),
+                           "model", source_text(src, raw.get("at")), src.reliability,
+                           _clean(raw.get("note")), _clean(range_note))
+    adjustments = []
+    for i, raw in enumerate(data.get("adjustments") or []):
+        src = sources.get(raw["source"])
+        if src is None:
+            problems.append(Problem(name, at("adjustments", i, "source"), f"adjustments[{i}].source",
+                                    f"'{raw['source']}' is not a key of sources"))
+            continue
+        for tier in raw["tiers"]:
+            if tier not in required:
+                problems.append(Problem(name, at("adjustments", i, "tiers"), f"adjustments[{i}].tiers",
+                                        f"'{tier}' is not a tier of this model",
+                                        f"expected {', '.join(required)}"))
+        when = raw["when"]
+        adjustments.append(Adjustment(raw["id"], tuple(when["fit"]) if "fit" in when else None,
+                                      tuple(when["graduate_type"]) if "graduate_type" in when else None,
+                                      tuple(raw["tiers"]), float(raw["multiply"]), src,
+                                      _clean(raw["note"]) or ""))
+    if problems:
+        raise PolicyError(problems)
+    pop = data["population"]
+    return InterviewModel(data["id"], data["version"], data["title"], data["specialty"], data["cycle"],
+                          data["structure"], tuple(pop["applicant_types"]), _clean(pop["description"]) or "",
+                          rates, unknown, tuple(adjustments),
+                          tuple(_clean(n) or "" for n in data.get("notes") or []), sources, name)
+
+
+def _clean(text: str | None) -> str | None:
+    return " ".join(text.split()) if text else None
+
+
+def _display(path: Path) -> str:
+    parts = path.resolve().parts
+    if "policies" in parts:
+        i = len(parts) - 1 - parts[::-1].index("policies")
+        return "/".join(parts[i:])
+    return str(path)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Rates for one program.
+
+
+def program_rates(model: InterviewModel | None, program: Mapping[str, Any], fit: str | None,
+                  levels: Sequence[str], *, graduate_type: str | None = None,
+                  shortlist_file: str = "your shortlist") -> dict[str, Rate | None]:
+    """P(interview) for each tier in `levels` plus "none": the shortlist's column first, else the model
+    (with its adjustments), else None (unknown)."""
+    out: dict[str, Rate | None] = {}
+    for tier in (*levels, NONE):
+        column = SHORTLIST_COLUMNS.get(tier)
+        if column is not None and program.get(column) is not None:
+            out[tier] = Rate(float(program[column]), None, None, "shortlist",
+                             f"your shortlist ({shortlist_file}), column {column}", "shortlist")
+            continue
+        base = model.rates.get(tier) if model is not None else None
+        if base is None or model is None:
+            out[tier] = None
+            continue
+        out[tier] = _adjusted(base, model, tier, fit, graduate_type)
+    return out
+
+
+def _adjusted(base: Rate, model: InterviewModel, tier: str, fit: str | None,
+              graduate_type: str | None) -> Rate:
+    factor = 1.0
+    notes = []
+    reliability = base.reliability
+    for adj in model.adjustments:
+        if adj.applies(tier, fit, graduate_type):
+            factor *= adj.multiply
+            notes.append(f"x{adj.multiply:g} ({adj.id}: {adj.note}; {source_text(adj.source)})")
+            if _STRENGTH.get(adj.source.reliability, 3) > _STRENGTH.get(reliability, 3):
+                reliability = adj.source.reliability
+    if not notes:
+        return base
+
+    def scale(v: float | None) -> float | None:
+        return None if v is None else min(1.0, v * factor)
+    note = "; ".join(filter(None, [base.note, "adjusted " + ", ".join(notes)]))
+    return Rate(min(1.0, base.value * factor), scale(base.low), scale(base.high), base.origin, base.source,
+                reliability, note, base.range_note)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Everything the optimizer needs, from one evaluation.
+
+
+class NoRateData(InputError):
+    """No interview-rate data for any program: neither the model nor the shortlist has a gain."""
+
+
+@dataclass
+class GainInputs:
+    candidates: list[Candidate]
+    quotas: list[LevelQuota]
+    rates: dict[str, dict[str, Rate | None]]   # program -> tier (incl. "none") -> rate
+    institution_scope: bool
+    prefer: dict[str, str]                     # the rule-based allocation: program -> tier
+    model: InterviewModel | None
+    specialty: str
+    cycle: str
+    graduate_type: str | None
+    covered: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def levels(self) -> list[str]:
+        return [q.level for q in self.quotas]
+
+    def programs_with_gain(self) -> list[str]:
+        """Eligible programs with a known gain for at least one tier."""
+        return sorted(c.program for c in self.candidates if c.eligible
+                      and any(gain_of(self.rates, c.program, t) is not None for t in self.levels))
+
+    def programs_without_gain(self) -> list[str]:
+        known = set(self.programs_with_gain())
+        return sorted(c.program for c in self.candidates if c.eligible and c.program not in known)
+
+    def uses_model(self) -> bool:
+        """True when at least one rate comes from the model (not the shortlist)."""
+        return any(r is not None and r.origin == "model" for row in self.rates.values() for r in row.values())
+
+    def has_data(self) -> bool:
+        return bool(self.programs_with_gain())
+
+    def missing_message(self) -> str:
+        what = (f"the interview model {self.model.file} says the rates are unknown"
+                if self.model is not None else f"signalwise has no interview model for {self.specialty} "
+                f"{self.cycle}")
+        return (f"no interview-rate data for {self.specialty} {self.cycle}: {what}, and your shortlist "
+                "has no interview_rate_* columns")
+
+    def require_data(self, file: str) -> None:
+        """Raise NoRateData (exit 2) when no program has a known gain."""
+        if not self.has_data():
+            cols = ", ".join(sorted({SHORTLIST_COLUMNS[t] for t in (*self.levels, NONE)
+                                     if t in SHORTLIST_COLUMNS}))
+            raise NoRateData([Problem(file, None, None, self.missing_message(),
+                                      f"add {cols} (0..1, e.g. from each program's Residency Explorer page) "
+                                      "to your shortlist")])
+
+    def notes(self) -> list[str]:
+        """Caveats a report should print next to any number computed from these rates."""
+        out: list[str] = []
+        if self.model is not None and self.uses_model():
+            pop = self.model.population_note(self.graduate_type)
+            if pop:
+                out.append(pop)
+            out.extend(self.model.notes)
+        for tier in self.levels:
+            gains = {round(g, 9) for c in self.candidates if c.eligible
+                     and (g := gain_of(self.rates, c.program, tier)) is not None}
+            if len(gains) == 1 and len(self.programs_with_gain()) > 1:
+                what = "signal" if tier == "signal" else f"{tier} signal"
+                out.append(f"every program has the same {tier} rates here, so where a {what} goes does not "
+                           "change expected interviews (only how many are used); per-program "
+                           "interview_rate_* columns in your shortlist let the optimizer tell programs apart")
+        missing = self.programs_without_gain()
+        if missing and self.has_data():
+            out.append(f"{len(missing)} eligible program(s) have no known gain ({', '.join(missing[:8])}"
+                       f"{', ...' if len(missing) > 8 else ''}): the optimizer counts their gain as 0, so "
+                       "programs with data are preferred for signals")
+        if self.covered:
+            out.append("a program covered by another program's institution-level signal is counted at its "
+                       "unsignaled rate (whether a shared signal lifts both programs is not known)")
+        return out
+
+
+def candidates_from_store(ev: Evaluation) -> list[Candidate]:
+    """The allocator's candidates, built exactly as engine/pipeline.py builds them."""
+    store = ev.store
+    fits = {f["program"]: f["fit"] for f in store.of_type("program_fit")}
+    status = {f["program"]: f["status"] for f in store.of_type("program_status")}
+    scores: dict[str, float] = defaultdict(float)
+    for s in store.of_type("score"):
+        scores[s["program"]] += float(s.get("points") or 0)
+    blocks: dict[str, set[str]] = defaultdict(set)
+    for b in store.of_type("level_block"):
+        blocks[b["program"]].add(b["level"])
+    return [Candidate(p[ID_KEY], fits.get(p[ID_KEY], "unknown"),
+                      status.get(p[ID_KEY], "eligible") == "eligible", scores[p[ID_KEY]],
+                      frozenset(blocks[p[ID_KEY]]), p.get("institution"))
+            for p in store.of_type("program")]
+
+
+def gain_inputs(ev: Evaluation, root: Path | str | None = None) -> GainInputs:
+    """Candidates, quotas, rates, scope and preference for `engine.optimize.optimize`, from an evaluation.
+
+    `root` is the policy root (default: `ev.request.policies`, else the bundled policies)."""
+    specialty, cycle = str(ev.context["specialty"]), str(ev.context["cycle"])
+    model = load_model(specialty, cycle, root if root is not None else ev.request.policies)
+    candidates = candidates_from_store(ev)
+    levels = [q.level for q in ev.quotas]
+    graduate_type = (ev.profile.data.get("applicant") or {}).get("graduate_type")
+    fit = {c.program: c.fit for c in candidates}
+    rates = {p["id"]: program_rates(model, p, fit.get(p["id"]), levels, graduate_type=graduate_type,
+                                    shortlist_file=ev.shortlist.file)
+             for p in ev.shortlist.programs}
+    prefer = {pick.program: pick.level for pick in ev.allocation.picks}
+    return GainInputs(candidates, list(ev.quotas), rates, ev.context.get("scope") == "institution", prefer,
+                      model, specialty, cycle, graduate_type, dict(ev.allocation.covered))
+

@@ -1,0 +1,746 @@
+"""Optimal signal allocation: one tier or none per program, as a mixed-integer linear program.
+
+Pure and deterministic. The model is solved exactly by HiGHS through `scipy.optimize.milp`
+(branch-and-bound with a zero relative gap). Objectives are applied lexicographically, one solve per
+stage, each stage's optimum fixed as a constraint for the next (see docs/optimizer.md):
+
+strategy "guide" (the guide's ratios are hard quotas; the model only chooses within them)
+  1. fewest signals missing below each fit's minimum, then most signals used, then least spill-over
+     past a fit's cap (weighted by the row's overflow order) -- one integer objective;
+  2. most expected interviews;
+  3. deterministic tie-break.
+
+strategy "gain" (the ratios are soft preferences)
+  1. most expected interviews;
+  2. most signals used, then least distance from the guide's ranges -- one integer objective;
+  3. deterministic tie-break.
+
+Both strategies share the hard constraints: only eligible programs, at most one tier per program, at
+most `count` signals per tier, no blocked (program, tier) pair, and -- when `institution_scope` -- at
+most one signal per institution. Every guide plan is therefore feasible for "gain", so the gain plan's
+expected interviews are never below the guide plan's.
+
+Spill-over ("guide") mirrors engine/allocate.py: a fit in the row's `fill_order` may hold up to its
+maximum, any other fit in the ranges only its minimum; past that cap only fits listed in `overflow`
+may take more (penalised), and a minimum that cannot be met leaves a penalised shortfall, so the
+program is always feasible.
+
+Expected interviews = sum over programs of P(interview | its tier); with the unsignaled baseline fixed
+this is maximised by the total gain sum of (P(tier) - P(none)) over signaled programs. A gain whose
+rates are unknown counts as 0 (such programs are listed in `Plan.unknown_gain`).
+
+The tie-break prefers (a) the (program, tier) pairs in `prefer` (e.g. the rule-based allocation),
+then (b) stronger tiers for programs with a higher score (ties by program id).
+
+Option `objective="p_at_least"`: maximise P(at least k interviews) instead. That objective is not
+linear; it is improved from the expected-interviews optimum by a deterministic best-improvement local
+search over single moves and swaps, each scored with the exact Poisson-binomial. It is a heuristic,
+not a proven optimum (documented in docs/optimizer.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from .allocate import Candidate, LevelQuota
+from .outcome import NONE, RateTable, distribution, p_at_least, rate_value
+
+STRATEGIES = ("guide", "gain")
+OBJECTIVES = ("expected", "p_at_least")
+SOLVER = "HiGHS (scipy.optimize.milp), exact: mip_rel_gap=0"
+SCALE = 1e4          # solver units per interview: HiGHS' absolute gap (1e-6) becomes 1e-10 interviews
+GAIN_TOL = 1e-6      # in solver units when fixing the gain optimum for later stages
+
+
+class OptimizeError(RuntimeError):
+    """The solver failed (time limit, numerical trouble). A bug or an extreme input, never a user mistake."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    strategy: str
+    objective: str                              # "expected" or "p_at_least:K"
+    decisions: dict[str, str]                   # program -> tier, signaled programs only
+    gain: float                                 # sum of known gains of the signaled programs
+    used: dict[str, int]                        # tier -> signals used
+    counts: dict[str, dict[str, int]]           # tier -> fit -> signals
+    shortfall: dict[str, dict[str, int]]        # tier -> fit -> signals missing below the fit's minimum
+    overflow: dict[str, dict[str, int]]         # tier -> fit -> signals past the fit's cap (spill-over)
+    deviation: int                              # total distance from the guide's min..max ranges
+    unknown_gain: list[str]                     # signaled programs whose gain is unknown (counted as 0)
+    solver: str = SOLVER
+    solve_seconds: float = 0.0
+    solves: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "objective": self.objective,
+                "decisions": dict(sorted(self.decisions.items())), "gain": round(self.gain, 6),
+                "used": self.used, "counts": self.counts, "shortfall": self.shortfall,
+                "overflow": self.overflow, "deviation": self.deviation, "unknown_gain": self.unknown_gain,
+                "solver": self.solver, "solves": self.solves, "notes": self.notes}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Gains and the guide's caps: shared with the brute-force tests and the explanations.
+
+
+def gain_of(rates: RateTable, program: str, tier: str) -> float | None:
+    """P(interview | tier) - P(interview | no signal), or None when either is unknown."""
+    row = rates.get(program) or {}
+    t, n = rate_value(row.get(tier)), rate_value(row.get(NONE))
+    if t is None or n is None:
+        return None
+    return t - n
+
+
+def fit_cap(q: LevelQuota, fit: str) -> int:
+    """How many signals of this tier a fit may hold before it spills over (engine/allocate.py semantics)."""
+    if fit not in q.ranges:
+        return 0
+    lo, hi = q.ranges[fit]
+    return hi if fit in q.fill_order else lo
+
+
+Counts = dict[str, dict[str, int]]   # tier -> fit -> number
+
+
+def plan_metrics(decisions: Mapping[str, str], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
+                 ) -> tuple[Counts, Counts, Counts, int]:
+    """(counts, shortfall, overflow, deviation) of a plan against the quotas."""
+    fit = {c.program: c.fit for c in candidates}
+    counts: dict[str, dict[str, int]] = {q.level: defaultdict(int) for q in quotas}
+    for pid, tier in decisions.items():
+        if tier in counts:
+            counts[tier][fit.get(pid, "unknown")] += 1
+    shortfall: dict[str, dict[str, int]] = {}
+    overflow: dict[str, dict[str, int]] = {}
+    deviation = 0
+    for q in quotas:
+        n = counts[q.level]
+        shortfall[q.level] = {f: lo - n[f] for f, (lo, _) in sorted(q.ranges.items()) if n[f] < lo}
+        overflow[q.level] = {f: n[f] - fit_cap(q, f) for f in sorted(n) if n[f] > fit_cap(q, f)}
+        if q.ranges:
+            deviation += sum(max(0, lo - n[f]) + max(0, n[f] - hi) for f, (lo, hi) in q.ranges.items())
+            deviation += sum(v for f, v in n.items() if f not in q.ranges)
+    plain = {t: {f: v for f, v in sorted(c.items()) if v} for t, c in counts.items()}
+    return plain, shortfall, overflow, deviation
+
+
+def hard_violations(decisions: Mapping[str, str], candidates: Sequence[Candidate],
+                    quotas: Sequence[LevelQuota], *, institution_scope: bool, strategy: str) -> list[str]:
+    """Every hard constraint the plan breaks (empty for a valid plan); used by tests and `compare`."""
+    by_id = {c.program: c for c in candidates}
+    tiers = {q.level: q for q in quotas}
+    out = []
+    for pid, tier in sorted(decisions.items()):
+        c = by_id.get(pid)
+        if c is None:
+            out.append(f"{pid}: not a candidate")
+            continue
+        if tier not in tiers:
+            out.append(f"{pid}: unknown tier {tier}")
+            continue
+        if not c.eligible:
+            out.append(f"{pid}: not eligible")
+        if tier in c.blocked_levels:
+            out.append(f"{pid}: {tier} is blocked")
+    for q in quotas:
+        n = sum(1 for t in decisions.values() if t == q.level)
+        if n > q.count:
+            out.append(f"{q.level}: {n} signals, only {q.count} available")
+    if institution_scope:
+        seen: dict[str, str] = {}
+        for pid in sorted(decisions):
+            inst = by_id[pid].institution if pid in by_id else None
+            if inst:
+                if inst in seen:
+                    out.append(f"{pid}: institution {inst} already signaled through {seen[inst]}")
+                seen[inst] = pid
+    if strategy == "guide":
+        counts, _, overflow, _ = plan_metrics(decisions, candidates, quotas)
+        for q in quotas:
+            for f, extra in overflow[q.level].items():
+                if f not in q.overflow:
+                    out.append(f"{q.level}/{f}: {extra} past the cap and {f} may not take spill-over")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# The MILP.
+
+
+class _Model:
+    """A tiny sparse MILP builder on top of scipy.optimize.milp."""
+
+    def __init__(self) -> None:
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.rows: list[dict[int, float]] = []
+        self.row_lb: list[float] = []
+        self.row_ub: list[float] = []
+
+    def var(self, lb: float = 0.0, ub: float = 1.0) -> int:
+        self.lb.append(lb)
+        self.ub.append(ub)
+        return len(self.lb) - 1
+
+    def row(self, coefs: Mapping[int, float], lb: float, ub: float) -> None:
+        self.rows.append(dict(coefs))
+        self.row_lb.append(lb)
+        self.row_ub.append(ub)
+
+    def solve(self, objective: Mapping[int, float], time_limit: float) -> np.ndarray:
+        n = len(self.lb)
+        c = np.zeros(n)
+        for i, v in objective.items():
+            c[i] += v
+        constraints = []
+        if self.rows:
+            data, indices, indptr = [], [], [0]
+            for r in self.rows:
+                for i in sorted(r):
+                    indices.append(i)
+                    data.append(r[i])
+                indptr.append(len(indices))
+            a = csr_array((np.array(data, dtype=float), np.array(indices, dtype=np.int64),
+                           np.array(indptr, dtype=np.int64)), shape=(len(self.rows), n))
+            constraints.append(LinearConstraint(a, np.array(self.row_lb), np.array(self.row_ub)))
+        res = milp(c, integrality=np.ones(n), bounds=Bounds(np.array(self.lb), np.array(self.ub)),
+                   constraints=constraints,
+                   options={"mip_rel_gap": 0.0, "time_limit": time_limit, "presolve": True, "disp": False})
+        if res.status != 0 or res.x is None:
+            raise OptimizeError(f"HiGHS could not solve the allocation: {res.message} (status {res.status})")
+        return np.asarray(np.round(res.x), dtype=float)
+
+
+def _order(candidates: Sequence[Candidate]) -> dict[str, int]:
+    """Priority rank of programs for tie-breaks: higher score first, then program id."""
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.program))
+    return {c.program: i for i, c in enumerate(ranked)}
+
+
+def optimize(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], rates: RateTable,
+             strategy: str = "guide", *, institution_scope: bool = False,
+             prefer: Mapping[str, str] | None = None, objective: str = "expected", k: int | None = None,
+             time_limit: float = 60.0) -> Plan:
+    """The optimal plan for `strategy` (see the module docstring for the exact lexicographic objective)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    if objective == "p_at_least" and (k is None or k < 1):
+        raise ValueError("objective p_at_least needs k >= 1")
+    ids = [c.program for c in candidates]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate program ids among candidates")
+    levels = [q.level for q in quotas]
+    if len(set(levels)) != len(levels):
+        raise ValueError("duplicate tiers among quotas")
+    started = time.perf_counter()
+    cands = sorted(candidates, key=lambda c: c.program)
+    rank = _order(cands)
+    m = _Model()
+    x: dict[tuple[str, str], int] = {}
+    for c in cands:
+        if not c.eligible:
+            continue
+        for q in quotas:
+            if q.level not in c.blocked_levels and q.count > 0:
+                x[(c.program, q.level)] = m.var()
+    # at most one tier per program
+    for c in cands:
+        own = [x[(c.program, q.level)] for q in quotas if (c.program, q.level) in x]
+        if len(own) > 1:
+            m.row({i: 1.0 for i in own}, 0.0, 1.0)
+    # at most `count` per tier
+    for q in quotas:
+        own = [i for (p, t), i in x.items() if t == q.level]
+        if own:
+            m.row({i: 1.0 for i in own}, 0.0, float(q.count))
+    # one signal per institution
+    if institution_scope:
+        by_inst: dict[str, list[int]] = defaultdict(list)
+        for c in cands:
+            if c.institution:
+                by_inst[c.institution] += [i for (p, _), i in x.items() if p == c.program]
+        for idx in by_inst.values():
+            if len(idx) > 1:
+                m.row({i: 1.0 for i in idx}, 0.0, 1.0)
+    fit_of = {c.program: c.fit for c in cands}
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)   # (tier, fit) -> x indices
+    for (p, t), i in x.items():
+        members[(t, fit_of[p])].append(i)
+    used = {i: 1.0 for i in x.values()}
+    total = sum(q.count for q in quotas)
+
+    # Guide terms: shortfall (min), spill-over (cap), and hard caps for fits that may not spill over.
+    short_terms: dict[int, float] = {}
+    over_terms: dict[int, float] = {}
+    dev_terms: dict[int, float] = {}
+    max_over = 0
+    max_dev = 0
+    for q in quotas:
+        fits = sorted(set(q.ranges) | {f for (t, f) in members if t == q.level})
+        for f in fits:
+            idx = members.get((q.level, f), [])
+            lo, hi = q.ranges.get(f, (0, 0))
+            if strategy == "guide":
+                if f in q.ranges and lo > 0:
+                    s = m.var(0.0, float(lo))
+                    m.row({**{i: 1.0 for i in idx}, s: 1.0}, float(lo), np.inf)   # n + s >= lo
+                    short_terms[s] = 1.0
+                cap = fit_cap(q, f)
+                if not idx:
+                    continue
+                if f in q.overflow:
+                    e = m.var(0.0, float(q.count))
+                    m.row({**{i: 1.0 for i in idx}, e: -1.0}, -np.inf, float(cap))  # n - e <= cap
+                    weight = float(1 + q.overflow.index(f))
+                    over_terms[e] = weight
+                    max_over += int(weight) * q.count
+                else:
+                    m.row({i: 1.0 for i in idx}, -np.inf, float(cap))
+            elif q.ranges:
+                if f in q.ranges:
+                    if lo > 0:
+                        d = m.var(0.0, float(lo))
+                        m.row({**{i: 1.0 for i in idx}, d: 1.0}, float(lo), np.inf)
+                        dev_terms[d] = 1.0
+                        max_dev += lo
+                    if idx:
+                        d2 = m.var(0.0, float(q.count))
+                        m.row({**{i: 1.0 for i in idx}, d2: -1.0}, -np.inf, float(hi))
+                        dev_terms[d2] = 1.0
+                        max_dev += q.count
+                else:
+                    for i in idx:
+                        dev_terms[i] = dev_terms.get(i, 0.0) + 1.0
+                    max_dev += q.count
+
+    gains = {key: gain_of(rates, *key) for key in x}
+    gain_obj = {i: -(gains[key] or 0.0) * SCALE for key, i in x.items()}
+    has_gain = any(abs(v) > 0 for v in gain_obj.values())
+
+    # tie-break: prefer[] pairs first, then stronger tiers to higher-priority programs (all weights > 0,
+    # so the tie-break also uses every signal it can at no cost to the earlier stages)
+    n_prog = max(1, len(cands))
+    strength = {q.level: float(len(quotas) - j) for j, q in enumerate(quotas)}
+    secondary = {key: strength[key[1]] * (1.0 + (n_prog - rank[key[0]]) / n_prog) for key in x}
+    bonus = 2.0 * len(quotas) * (total + 1) + 1.0
+    prefer = prefer or {}
+    tie_obj = {i: -(secondary[key] + (bonus if prefer.get(key[0]) == key[1] else 0.0))
+               for key, i in x.items()}
+
+    solves = 0
+
+    def run(obj: Mapping[int, float]) -> np.ndarray:
+        nonlocal solves
+        solves += 1
+        left = max(1.0, time_limit - (time.perf_counter() - started))
+        return m.solve(obj, left)
+
+    def fix(obj: Mapping[int, float], sol: np.ndarray, slack: float) -> None:
+        value = sum(v * sol[i] for i, v in obj.items())
+        m.row(obj, -np.inf, value + slack)
+
+    def integer_stage(primary: Mapping[int, float], secondary_: Mapping[int, float], weight: float,
+                      ) -> dict[int, float]:
+        obj: dict[int, float] = defaultdict(float)
+        for i, v in primary.items():
+            obj[i] += v * weight
+        for i, v in secondary_.items():
+            obj[i] += v
+        return dict(obj)
+
+    if not x:
+        sol = np.zeros(0)
+    elif strategy == "guide":
+        # stage 1: min shortfall, then max used, then min weighted spill-over (integer lexicographic)
+        w_used = float(max_over + 1)
+        w_short = w_used * float(total + 1) + float(max_over) + 1.0
+        stage1: dict[int, float] = defaultdict(float)
+        for i, v in short_terms.items():
+            stage1[i] += v * w_short
+        for i in used:
+            stage1[i] -= w_used
+        for i, v in over_terms.items():
+            stage1[i] += v
+        sol = run(stage1)
+        fix(stage1, sol, 0.5)
+        if has_gain:
+            sol = run(gain_obj)
+            fix(gain_obj, sol, GAIN_TOL)
+        sol = run(tie_obj)
+    else:
+        if has_gain:
+            sol = run(gain_obj)
+            fix(gain_obj, sol, GAIN_TOL)
+        stage2 = integer_stage({i: -1.0 for i in used}, dev_terms, float(max_dev + 1))
+        sol = run(stage2)
+        fix(stage2, sol, 0.5)
+        sol = run(tie_obj)
+
+    decisions = {p: t for (p, t), i in x.items() if sol[i] > 0.5}
+    notes: list[str] = []
+    if objective == "p_at_least":
+        assert k is not None
+        decisions, moved = improve_p_at_least(decisions, cands, quotas, rates, k, strategy=strategy,
+                                               institution_scope=institution_scope)
+        notes.append(f"P(at least {k}) improved by local search in {moved} move(s) from the "
+                     "expected-interviews optimum (heuristic, not a proven optimum)")
+    broken = hard_violations(decisions, cands, quotas, institution_scope=institution_scope, strategy=strategy)
+    if broken:  # never expected: the solver honours these constraints by construction
+        raise OptimizeError("solver plan breaks hard constraints: " + "; ".join(broken))
+    return _make_plan(strategy, objective if objective == "expected" else f"p_at_least:{k}", decisions, cands,
+                      quotas, rates, time.perf_counter() - started, solves, notes)
+
+
+def _make_plan(strategy: str, objective: str, decisions: dict[str, str], cands: Sequence[Candidate],
+               quotas: Sequence[LevelQuota], rates: RateTable, seconds: float, solves: int,
+               notes: list[str]) -> Plan:
+    counts, shortfall, overflow, deviation = plan_metrics(decisions, cands, quotas)
+    gain = 0.0
+    unknown = []
+    for p, t in sorted(decisions.items()):
+        g = gain_of(rates, p, t)
+        if g is None:
+            unknown.append(p)
+        else:
+            gain += g
+    used = {q.level: sum(1 for t in decisions.values() if t == q.level) for q in quotas}
+    return Plan(strategy, objective, dict(sorted(decisions.items())), gain, used, counts, shortfall, overflow,
+                deviation, unknown, SOLVER, seconds, solves, notes)
+
+
+def plan_gain(decisions: Mapping[str, str], rates: RateTable) -> float:
+    return sum(g for p, t in decisions.items() if (g := gain_of(rates, p, t)) is not None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# P(at least k): local search (heuristic) and single-move analysis shared with `compare`.
+
+
+@dataclass(frozen=True)
+class Move:
+    """One change to a plan and what it does to expected interviews."""
+
+    kind: str                 # add | move | swap | upgrade | drop
+    tier: str
+    to_program: str | None    # the program that gains `tier`
+    from_program: str | None  # the program that loses `tier`
+    other_tier: str | None    # swap: the tier `from_program` gets in exchange
+    delta: float              # change in expected interviews (known gains only)
+
+    def text(self) -> str:
+        d = f"{'+' if self.delta >= 0 else ''}{self.delta:.2f} interviews"
+        if self.kind == "add":
+            what = "signal" if self.tier == "signal" else f"{self.tier} signal"
+            return f"give an unused {what} to {self.to_program}: {d}"
+        if self.kind == "move":
+            return f"move {self.tier} from {self.from_program} to {self.to_program}: {d}"
+        if self.kind == "swap":
+            return f"swap: {self.tier} to {self.to_program} and {self.other_tier} to {self.from_program}: {d}"
+        if self.kind == "drop":
+            return f"withdraw the {self.tier} signal from {self.from_program}: {d}"
+        return f"{self.kind} {self.tier}: {d}"
+
+    def apply(self, decisions: Mapping[str, str]) -> dict[str, str]:
+        out = dict(decisions)
+        if self.from_program is not None:
+            out.pop(self.from_program, None)
+        if self.kind == "swap" and self.from_program is not None and self.other_tier is not None:
+            out[self.from_program] = self.other_tier
+        if self.to_program is not None:
+            out[self.to_program] = self.tier
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tier": self.tier, "to": self.to_program, "from": self.from_program,
+                "other_tier": self.other_tier, "delta": round(self.delta, 6), "text": self.text()}
+
+
+def neighbours(decisions: Mapping[str, str], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
+               rates: RateTable, *, institution_scope: bool, strategy: str | None = None) -> list[Move]:
+    """Every single move or swap that keeps the hard constraints (and, for "guide", each tier's counts per
+    fit), with its change in expected interviews. Sorted best first, then deterministically."""
+    by_id = {c.program: c for c in candidates}
+    counts = {q.level: sum(1 for t in decisions.values() if t == q.level) for q in quotas}
+    cap = {q.level: q.count for q in quotas}
+    inst_owner: dict[str, str] = {}
+    for p in sorted(decisions):
+        inst = by_id[p].institution if p in by_id else None
+        if inst:
+            inst_owner.setdefault(inst, p)
+
+    def g(p: str, t: str) -> float:
+        return gain_of(rates, p, t) or 0.0
+
+    def allowed(p: str, t: str, leaving: tuple[str, ...] = ()) -> bool:
+        c = by_id.get(p)
+        if c is None or not c.eligible or t in c.blocked_levels or t not in cap:
+            return False
+        if institution_scope and c.institution:
+            owner = inst_owner.get(c.institution)
+            if owner is not None and owner != p and owner not in leaving:
+                return False
+        return True
+
+    same_fit = strategy == "guide"
+    moves: list[Move] = []
+    ordered = sorted(by_id)
+    for q in quotas:
+        t = q.level
+        holders = sorted(p for p, tt in decisions.items() if tt == t)
+        for p in ordered:
+            if p in decisions or not allowed(p, t):
+                continue
+            if counts[t] < cap[t] and not same_fit:
+                moves.append(Move("add", t, p, None, None, g(p, t)))
+            for h in holders:
+                if same_fit and by_id[h].fit != by_id[p].fit:
+                    continue
+                if allowed(p, t, leaving=(h,)):
+                    moves.append(Move("move", t, p, h, None, g(p, t) - g(h, t)))
+        for h in holders:
+            if not same_fit:
+                moves.append(Move("drop", t, None, h, None, -g(h, t)))
+    # swaps between tiers: a (tier t) <-> b (tier u)
+    items = sorted(decisions.items())
+    for i, (a, ta) in enumerate(items):
+        for b, tb in items[i + 1:]:
+            if ta == tb:
+                continue
+            if same_fit and by_id[a].fit != by_id[b].fit:
+                continue
+            if allowed(b, ta, leaving=(a,)) and allowed(a, tb, leaving=(b,)):
+                delta = g(b, ta) + g(a, tb) - g(a, ta) - g(b, tb)
+                moves.append(Move("swap", ta, b, a, tb, delta))
+    moves.sort(key=lambda mv: (-mv.delta, mv.kind, mv.tier, mv.to_program or "", mv.from_program or ""))
+    return moves
+
+
+def _add(dist: list[float], p: float) -> list[float]:
+    out = [0.0] * (len(dist) + 1)
+    q = 1.0 - p
+    for k, mass in enumerate(dist):
+        out[k] += mass * q
+        out[k + 1] += mass * p
+    return out
+
+
+def _remove(dist: list[float], p: float) -> list[float]:
+    """Undo `_add(., p)`: forward recursion for p <= 0.5, backward for p > 0.5 (both numerically stable)."""
+    n = len(dist) - 1
+    out = [0.0] * n
+    if n == 0:
+        return out
+    if p <= 0.5:
+        q = 1.0 - p
+        out[0] = dist[0] / q
+        for j in range(1, n):
+            out[j] = (dist[j] - p * out[j - 1]) / q
+    else:
+        q = 1.0 - p
+        out[n - 1] = dist[n] / p
+        for j in range(n - 1, 0, -1):
+            out[j - 1] = (dist[j] - q * out[j]) / p
+    return [max(0.0, v) for v in out]
+
+
+def improve_p_at_least(decisions: Mapping[str, str], candidates: Sequence[Candidate],
+                       quotas: Sequence[LevelQuota], rates: RateTable, k: int, *, strategy: str,
+                       institution_scope: bool, max_rounds: int = 100,
+                       time_budget: float = 10.0) -> tuple[dict[str, str], int]:
+    """Best-improvement local search on P(at least k); deterministic; returns (plan, moves made).
+
+    Each round scores every single move and swap (for "guide": within a fit, so the quotas hold) whose
+    receiving program is among the best `3 x count + 10` programs by gain for that tier, updating the exact
+    distribution incrementally (remove the changed programs' Bernoulli terms, add the new ones). It stops
+    when no move improves P(at least k), after `max_rounds` moves, or when `time_budget` seconds are spent.
+    """
+    started = time.perf_counter()
+    current = dict(decisions)
+    ids = sorted(c.program for c in candidates)
+
+    def val(p: str, plan: Mapping[str, str]) -> float | None:
+        return rate_value((rates.get(p) or {}).get(plan.get(p, NONE)))
+
+    dist = distribution([v for p in ids if (v := val(p, current)) is not None])
+    best = p_at_least(dist, k)
+    shortlist: dict[str, set[str]] = {}
+    for q in quotas:
+        ranked = sorted((c for c in candidates if c.eligible and q.level not in c.blocked_levels),
+                        key=lambda c: (-(gain_of(rates, c.program, q.level) or 0.0), c.program))
+        shortlist[q.level] = {c.program for c in ranked[:3 * q.count + 10]}
+    moved = 0
+    for _ in range(max_rounds):
+        improved: tuple[float, dict[str, str], list[float]] | None = None
+        for mv in neighbours(current, candidates, quotas, rates, institution_scope=institution_scope,
+                             strategy=strategy):
+            if mv.to_program is not None and mv.to_program not in shortlist.get(mv.tier, set()):
+                continue
+            trial = mv.apply(current)
+            d = dist
+            for p in {x for x in (mv.to_program, mv.from_program) if x is not None}:
+                old, new = val(p, current), val(p, trial)
+                if old is not None:
+                    d = _remove(d, old)
+                if new is not None:
+                    d = _add(d, new)
+            value = p_at_least(d, k)
+            if value > best + 1e-12 and (improved is None or value > improved[0] + 1e-15):
+                improved = (value, trial, d)
+            if time.perf_counter() - started > time_budget:
+                break
+        if improved is None:
+            break
+        best, current, _ = improved
+        dist = distribution([v for p in ids if (v := val(p, current)) is not None])  # fresh, no drift
+        moved += 1
+        if time.perf_counter() - started > time_budget:
+            break
+    return current, moved
+
+
+# ----------------------------------------------------------------------------------------------------
+# Explanations: what each signal buys, what it beat, and why large gains were left unused.
+
+
+def explain_plan(decisions: Mapping[str, str], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
+                 rates: RateTable, *, institution_scope: bool, strategy: str,
+                 unused_limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Why the plan is what it is, in exact numbers.
+
+    Per signal: the gain it buys and its best alternative -- the single move or swap that would hand this
+    signal to another program (same fit under "guide"), with the exact change in expected interviews
+    (never positive for an optimal plan; 0 means a tie settled by the tie-break).
+    Per large unused gain (a program whose best tier beats the weakest signal of that tier): the reason,
+    and the exact change of the best way to give it that tier when one exists.
+    """
+    by_id = {c.program: c for c in sorted(candidates, key=lambda c: c.program)}
+    quota = {q.level: q for q in quotas}
+    order = {q.level: j for j, q in enumerate(quotas)}
+    owner: dict[str, str] = {}
+    if institution_scope:
+        for p in sorted(decisions):
+            inst = by_id[p].institution if p in by_id else None
+            if inst:
+                owner.setdefault(inst, p)
+    counts, _, _, _ = plan_metrics(decisions, candidates, quotas)
+    moves = [m for m in neighbours(decisions, candidates, quotas, rates, institution_scope=institution_scope,
+                                   strategy=strategy) if m.kind != "drop"]
+    give_away: dict[tuple[str, str], Move] = {}
+    receive: dict[tuple[str, str], Move] = {}
+    for m in moves:  # sorted best first: keep the first per key
+        if m.from_program is not None:
+            give_away.setdefault((m.from_program, m.tier), m)
+        if m.to_program is not None:
+            receive.setdefault((m.to_program, m.tier), m)
+
+    def rate(p: str, t: str) -> float | None:
+        return rate_value((rates.get(p) or {}).get(t))
+
+    def signed(v: float) -> str:
+        return "0.00" if abs(v) < 5e-7 else f"{'+' if v >= 0 else '-'}{abs(v):.2f}"
+
+    signals = []
+    for p, t in sorted(decisions.items(), key=lambda kv: (order.get(kv[1], 99), kv[0])):
+        g = gain_of(rates, p, t)
+        fit = by_id[p].fit
+        alt = give_away.get((p, t))
+        if g is None:
+            text = f"{t} to {p}: gain unknown (no rate for {t} or without a signal); placed by the tie-break"
+        else:
+            text = f"{t} to {p}: {signed(g)} interviews ({rate(p, t):.2f} with, {rate(p, NONE):.2f} without)"
+        if alt is not None:
+            tie = " (a tie, settled by the tie-break)" if abs(alt.delta) < 5e-7 else ""
+            text += f"; best alternative: {_describe_alt(alt)}: {signed(alt.delta)}{tie}"
+        elif g is not None:
+            scope = f" {fit}" if strategy == "guide" else ""
+            text += f"; no other{scope} program could take this {t} signal"
+        signals.append({"program": p, "tier": t, "fit": fit, "gain": None if g is None else round(g, 6),
+                        "rate": rate(p, t), "rate_none": rate(p, NONE),
+                        "alternative": alt.to_json() if alt is not None else None, "text": text})
+
+    weakest: dict[str, float] = {}
+    for t in quota:
+        held = [g for p, tt in decisions.items() if tt == t and (g := gain_of(rates, p, t)) is not None]
+        weakest[t] = min(held) if held else 0.0
+    unused: list[dict[str, Any]] = []
+    for p, c in by_id.items():
+        options = [(g, t) for t in quota if (g := gain_of(rates, p, t)) is not None and g > 0
+                   and decisions.get(p) != t and (g > weakest[t] + 1e-12 or not counts[t])]
+        current = decisions.get(p)
+        if current is not None:
+            have = gain_of(rates, p, current) or 0.0
+            options = [(g, t) for g, t in options if g > have + 1e-12]
+        if not options:
+            continue
+        g, t = max(options, key=lambda o: (o[0], -order[o[1]]))
+        q = quota[t]
+        best = receive.get((p, t))
+        if not c.eligible:
+            reason, why = "excluded", "the rules exclude it (see the evaluate report)"
+        elif t in c.blocked_levels:
+            reason, why = "blocked", f"a rule advises against {t} for it (see the evaluate report)"
+        elif institution_scope and c.institution and owner.get(c.institution, p) != p:
+            reason, why = "institution", (f"its institution is already signaled through "
+                                          f"{owner[c.institution]} (one signal per institution)")
+        elif (strategy == "guide" and counts[t].get(c.fit, 0) >= fit_cap(q, c.fit)
+              and c.fit not in q.overflow):
+            lo, hi = q.ranges.get(c.fit, (0, 0))
+            reason, why = "quota", f"the guide's {c.fit} range for {t} ({lo}-{hi}) is full"
+        elif current is not None:
+            reason, why = "other-tier", f"it has {current} instead"
+        elif sum(1 for tt in decisions.values() if tt == t) >= q.count:
+            reason, why = "tier-full", f"all {q.count} {t} signals are in use"
+        else:
+            reason, why = "quota", f"the guide's ranges for {t} leave no room for another {c.fit} program"
+        text = f"{p} would gain +{g:.2f} with {t}, but {why}"
+        if best is not None and reason in ("other-tier", "tier-full", "quota"):
+            tie = " (a tie)" if abs(best.delta) < 5e-7 else ""
+            text += f"; the best way to give it {t} ({_describe_alt(best)}) changes the total by " \
+                    f"{signed(best.delta)}{tie}"
+        unused.append({"program": p, "tier": t, "fit": c.fit, "gain": round(g, 6), "reason": reason,
+                       "best_change": best.to_json() if best is not None else None, "text": text})
+    unused.sort(key=lambda u: (-u["gain"], u["program"], u["tier"]))
+    return {"signals": signals, "unused": unused[:unused_limit]}
+
+
+def _describe_alt(m: Move) -> str:
+    if m.kind == "move":
+        return f"move {m.tier} from {m.from_program} to {m.to_program}"
+    if m.kind == "swap":
+        return f"{m.tier} to {m.to_program} and {m.other_tier} to {m.from_program}"
+    if m.kind == "add":
+        return f"an unused {m.tier} signal to {m.to_program}"
+    return m.text()
+
+
+def improvement_path(decisions: Mapping[str, str], candidates: Sequence[Candidate],
+                     quotas: Sequence[LevelQuota], rates: RateTable, *, institution_scope: bool,
+                     steps: int = 5) -> list[dict[str, Any]]:
+    """The best single change to a plan, then the best next one on the changed plan, up to `steps`:
+    each with its gain and the running total (hard constraints only; the guide's ratios are ignored)."""
+    current = dict(decisions)
+    out: list[dict[str, Any]] = []
+    total = 0.0
+    for _ in range(steps):
+        moves = [m for m in neighbours(current, candidates, quotas, rates,
+                                       institution_scope=institution_scope) if m.delta > 1e-9]
+        if not moves:
+            break
+        m = moves[0]
+        current = m.apply(current)
+        total += m.delta
+        out.append({**m.to_json(), "cumulative": round(total, 6)})
+    return out

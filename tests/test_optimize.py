@@ -1,0 +1,313 @@
+"""The MILP allocator against brute force, its constraints (Hypothesis) and its determinism."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from signalwise.engine.allocate import Candidate, LevelQuota
+from signalwise.engine.optimize import (
+    Move,
+    fit_cap,
+    gain_of,
+    hard_violations,
+    neighbours,
+    optimize,
+    plan_gain,
+)
+from signalwise.engine.outcome import NONE, Rate
+
+FITS = ("reach", "target", "safety")
+TOL = 1e-7
+
+Instance = tuple[list[Candidate], list[LevelQuota], dict[str, dict[str, Any]], bool]
+
+
+def random_instance(rng: random.Random, max_programs: int = 6) -> Instance:
+    n = rng.randint(1, max_programs)
+    if rng.random() < 0.5:
+        tiers = [("signal", rng.randint(0, 3))]
+    else:
+        tiers = [("gold", rng.randint(0, 2)), ("silver", rng.randint(1, 3))]
+    quotas = []
+    for level, count in tiers:
+        if rng.random() < 0.1:
+            quotas.append(LevelQuota(level, count, None, {}, (), ()))
+            continue
+        ranges = {}
+        for f in FITS:
+            if rng.random() < 0.85:
+                lo = rng.randint(0, 2)
+                ranges[f] = (lo, lo + rng.randint(0, 2))
+        fill = tuple(f for f in rng.sample(FITS, 3) if f in ranges and rng.random() < 0.7)
+        overflow = tuple(rng.sample(FITS, rng.randint(0, 2)))
+        quotas.append(LevelQuota(level, count, "row", ranges, fill, overflow))
+    levels = [t for t, _ in tiers]
+    cands = []
+    rates: dict[str, dict[str, Any]] = {}
+    for i in range(n):
+        pid = f"P{i:02d}"
+        blocked = frozenset(t for t in levels if rng.random() < 0.15)
+        inst = rng.choice([None, None, "I1", "I2"])
+        fit = rng.choice(FITS + ("unknown",) if rng.random() < 0.1 else FITS)
+        cands.append(Candidate(pid, fit, rng.random() < 0.85, float(rng.randint(0, 5)), blocked, inst))
+        base = round(rng.random() * 0.5, 3)
+        row: dict[str, Any] = {NONE: base}
+        for t in levels:
+            row[t] = round(min(1.0, base + rng.uniform(-0.1, 0.5)), 3)
+        if rng.random() < 0.1:
+            row[rng.choice(levels)] = None
+        rates[pid] = row
+    return cands, quotas, rates, rng.random() < 0.5
+
+
+def guide_keys(decisions: dict[str, str], cands: list[Candidate], quotas: list[LevelQuota],
+               ) -> tuple[int, int, int]:
+    """(shortfall, -used, weighted spill-over), computed independently of the optimizer."""
+    fit = {c.program: c.fit for c in cands}
+    short = over = 0
+    for q in quotas:
+        n: dict[str, int] = {}
+        for p, t in decisions.items():
+            if t == q.level:
+                n[fit[p]] = n.get(fit[p], 0) + 1
+        for f, (lo, _) in q.ranges.items():
+            short += max(0, lo - n.get(f, 0))
+        for j, f in enumerate(q.overflow):
+            over += (1 + j) * max(0, n.get(f, 0) - fit_cap(q, f))
+    return short, -len(decisions), over
+
+
+def deviation(decisions: dict[str, str], cands: list[Candidate], quotas: list[LevelQuota]) -> int:
+    fit = {c.program: c.fit for c in cands}
+    d = 0
+    for q in quotas:
+        if not q.ranges:
+            continue
+        n: dict[str, int] = {}
+        for p, t in decisions.items():
+            if t == q.level:
+                n[fit[p]] = n.get(fit[p], 0) + 1
+        for f in set(n) | set(q.ranges):
+            lo, hi = q.ranges.get(f, (0, 0))
+            d += max(0, lo - n.get(f, 0)) + max(0, n.get(f, 0) - hi)
+    return d
+
+
+def brute_force(inst: Instance, strategy: str) -> tuple[tuple[Any, ...], float]:
+    """The best lexicographic key over every assignment: guide (keys, gain), gain (gain, -used, dev)."""
+    cands, quotas, rates, scope = inst
+    options = [NONE] + [q.level for q in quotas]
+    best: tuple[Any, ...] | None = None
+    best_gain = 0.0
+    for combo in itertools.product(options, repeat=len(cands)):
+        decisions = {c.program: t for c, t in zip(cands, combo, strict=True) if t != NONE}
+        if hard_violations(decisions, cands, quotas, institution_scope=scope, strategy=strategy):
+            continue
+        g = plan_gain(decisions, rates)
+        if strategy == "guide":
+            key: tuple[Any, ...] = (*guide_keys(decisions, cands, quotas), -g)
+        else:
+            key = (-g, -len(decisions), deviation(decisions, cands, quotas))
+        if best is None or _lex_less(key, best):
+            best, best_gain = key, g
+    assert best is not None
+    return best, best_gain
+
+
+def _lex_less(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    for x, y in zip(a, b, strict=True):
+        if abs(x - y) > TOL:
+            return bool(x < y)
+    return False
+
+
+@pytest.mark.parametrize("strategy", ["guide", "gain"])
+def test_matches_brute_force_on_200_random_instances(strategy: str) -> None:
+    rng = random.Random(20260601 if strategy == "guide" else 20260602)
+    for _ in range(200):
+        inst = random_instance(rng)
+        cands, quotas, rates, scope = inst
+        plan = optimize(cands, quotas, rates, strategy, institution_scope=scope)
+        assert not hard_violations(plan.decisions, cands, quotas, institution_scope=scope, strategy=strategy)
+        best, best_gain = brute_force(inst, strategy)
+        assert plan.gain == pytest.approx(best_gain, abs=1e-7), (inst, plan)
+        if strategy == "guide":
+            assert guide_keys(plan.decisions, cands, quotas) == best[:3], (inst, plan)
+        else:
+            keys = (-len(plan.decisions), deviation(plan.decisions, cands, quotas))
+            assert keys == tuple(best[1:]), (inst, plan)
+
+
+def test_gain_plan_never_below_guide_plan() -> None:
+    rng = random.Random(7)
+    for _ in range(150):
+        cands, quotas, rates, scope = random_instance(rng, max_programs=12)
+        guide = optimize(cands, quotas, rates, "guide", institution_scope=scope)
+        gain = optimize(cands, quotas, rates, "gain", institution_scope=scope)
+        assert gain.gain >= guide.gain - 1e-9
+
+
+def test_deterministic_and_independent_of_input_order() -> None:
+    rng = random.Random(99)
+    for _ in range(40):
+        cands, quotas, rates, scope = random_instance(rng, max_programs=10)
+        for strategy in ("guide", "gain"):
+            first = optimize(cands, quotas, rates, strategy, institution_scope=scope)
+            shuffled = list(cands)
+            rng.shuffle(shuffled)
+            again = optimize(shuffled, quotas, dict(reversed(list(rates.items()))), strategy,
+                             institution_scope=scope)
+            assert again.decisions == first.decisions
+
+
+def test_tie_break_follows_prefer_then_score() -> None:
+    """With no rate data every plan ties on gain: the preferred plan wins, then higher scores get gold."""
+    cands = [Candidate(f"P{i}", "target", True, float(i)) for i in range(5)]
+    quotas = [LevelQuota("gold", 1, "r", {"target": (0, 5)}, ("target",), ()),
+              LevelQuota("silver", 2, "r", {"target": (0, 5)}, ("target",), ())]
+    rates: dict[str, dict[str, Any]] = {}
+    plan = optimize(cands, quotas, rates, "guide")
+    assert plan.decisions == {"P4": "gold", "P3": "silver", "P2": "silver"}
+    prefer = {"P0": "gold", "P1": "silver", "P2": "silver"}
+    assert optimize(cands, quotas, rates, "guide", prefer=prefer).decisions == prefer
+    assert plan.unknown_gain == ["P2", "P3", "P4"]
+
+
+def test_guide_spill_over_like_allocate() -> None:
+    """A minimum that cannot be met spills into the overflow fits, in overflow order."""
+    cands = [Candidate("R1", "reach", True, 1.0)]
+    cands += [Candidate(f"T{i}", "target", True, 1.0) for i in range(4)]
+    cands += [Candidate(f"S{i}", "safety", True, 1.0) for i in range(4)]
+    q = LevelQuota("signal", 5, "r", {"reach": (2, 2), "target": (2, 2), "safety": (1, 1)},
+                   ("target",), ("target", "safety"))
+    rates = {c.program: {NONE: 0.1, "signal": 0.2} for c in cands}
+    plan = optimize(cands, [q], rates, "guide")
+    assert plan.counts["signal"] == {"reach": 1, "target": 3, "safety": 1}
+    assert plan.shortfall["signal"] == {"reach": 1}
+    assert plan.overflow["signal"] == {"target": 1}
+
+
+def test_gain_strategy_follows_the_lift_not_the_ratio() -> None:
+    cands = [Candidate("A", "safety", True, 9.0), Candidate("B", "reach", True, 0.0)]
+    q = LevelQuota("signal", 1, "r", {"safety": (1, 1), "reach": (0, 0)}, ("safety",), ())
+    rates = {"A": {NONE: 0.5, "signal": 0.55}, "B": {NONE: 0.05, "signal": 0.4}}
+    assert optimize(cands, [q], rates, "guide").decisions == {"A": "signal"}
+    gain = optimize(cands, [q], rates, "gain")
+    assert gain.decisions == {"B": "signal"}
+    assert gain.deviation == 2
+
+
+def test_negative_gain_is_not_signaled_in_gain_strategy() -> None:
+    cands = [Candidate("A", "target", True, 1.0)]
+    q = LevelQuota("signal", 1, "r", {"target": (1, 1)}, ("target",), ())
+    rates = {"A": {NONE: 0.5, "signal": 0.4}}
+    assert optimize(cands, [q], rates, "gain").decisions == {}
+    assert optimize(cands, [q], rates, "guide").decisions == {"A": "signal"}  # the guide's minimum holds
+
+
+def test_rates_may_be_rate_objects() -> None:
+    cands = [Candidate("A", "target", True, 1.0), Candidate("B", "target", True, 2.0)]
+    q = LevelQuota("signal", 1, "r", {"target": (0, 1)}, ("target",), ())
+    rates = {"A": {NONE: Rate(0.1), "signal": Rate(0.6)}, "B": {NONE: Rate(0.1), "signal": Rate(0.3)}}
+    plan = optimize(cands, [q], rates, "gain")
+    assert plan.decisions == {"A": "signal"}
+    assert gain_of(rates, "A", "signal") == pytest.approx(0.5)
+
+
+def test_p_at_least_objective_never_worse_and_valid() -> None:
+    from signalwise.engine.outcome import outcome
+
+    rng = random.Random(3)
+    for _ in range(30):
+        cands, quotas, rates, scope = random_instance(rng, max_programs=8)
+        for strategy in ("guide", "gain"):
+            base = optimize(cands, quotas, rates, strategy, institution_scope=scope)
+            better = optimize(cands, quotas, rates, strategy, institution_scope=scope,
+                              objective="p_at_least", k=2)
+            assert not hard_violations(better.decisions, cands, quotas, institution_scope=scope,
+                                       strategy=strategy)
+            p0 = outcome(base.decisions, rates, programs=[c.program for c in cands], ks=[2]).p_at_least[2]
+            p1 = outcome(better.decisions, rates, programs=[c.program for c in cands], ks=[2]).p_at_least[2]
+            assert p1 >= p0 - 1e-12
+
+
+def test_neighbour_moves_keep_constraints() -> None:
+    rng = random.Random(11)
+    for _ in range(40):
+        cands, quotas, rates, scope = random_instance(rng, max_programs=8)
+        plan = optimize(cands, quotas, rates, "gain", institution_scope=scope)
+        for mv in neighbours(plan.decisions, cands, quotas, rates, institution_scope=scope):
+            after = mv.apply(plan.decisions)
+            assert not hard_violations(after, cands, quotas, institution_scope=scope, strategy="gain"), mv
+            change = plan_gain(after, rates) - plan_gain(plan.decisions, rates)
+            assert change == pytest.approx(mv.delta, abs=1e-9)
+            assert mv.delta <= 1e-9  # the plan is optimal: no single move improves it
+        assert isinstance(Move("add", "t", "A", None, None, 0.1).text(), str)
+
+
+# --- property-based: never a violated constraint --------------------------------------------------------
+
+@st.composite
+def instances(draw: st.DrawFn) -> Instance:
+    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
+    size = draw(st.integers(min_value=1, max_value=25))
+    return random_instance(random.Random(seed), max_programs=size)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.sampled_from(["guide", "gain"]))
+def test_never_violates_a_constraint(inst: Instance, strategy: str) -> None:
+    cands, quotas, rates, scope = inst
+    plan = optimize(cands, quotas, rates, strategy, institution_scope=scope)
+    assert not hard_violations(plan.decisions, cands, quotas, institution_scope=scope, strategy=strategy)
+    by_id = {c.program: c for c in cands}
+    for p, t in plan.decisions.items():
+        assert by_id[p].eligible and t not in by_id[p].blocked_levels
+    assert len(plan.decisions) == len(set(plan.decisions))
+    for q in quotas:
+        assert plan.used[q.level] <= q.count
+
+
+def test_incremental_distribution_update_is_exact() -> None:
+    from signalwise.engine.optimize import _add, _remove
+    from signalwise.engine.outcome import distribution
+
+    rng = random.Random(5)
+    for _ in range(200):
+        ps = [rng.random() for _ in range(rng.randint(1, 30))]
+        ps += [rng.choice([0.0, 1.0, 0.5])] if rng.random() < 0.3 else []
+        full = distribution(ps)
+        j = rng.randrange(len(ps))
+        without = distribution(ps[:j] + ps[j + 1:])
+        for a, b in zip(_remove(full, ps[j]), without, strict=True):
+            assert a == pytest.approx(b, abs=1e-9)
+        assert _add(without, ps[j]) == pytest.approx(full, abs=1e-12)
+
+
+def test_explanations_are_exact_and_consistent() -> None:
+    from signalwise.engine.optimize import explain_plan
+
+    rng = random.Random(21)
+    reasons = {"excluded", "blocked", "institution", "quota", "other-tier", "tier-full"}
+    for _ in range(60):
+        cands, quotas, rates, scope = random_instance(rng, max_programs=10)
+        for strategy in ("guide", "gain"):
+            plan = optimize(cands, quotas, rates, strategy, institution_scope=scope)
+            ex = explain_plan(plan.decisions, cands, quotas, rates, institution_scope=scope,
+                              strategy=strategy)
+            assert [s["program"] for s in ex["signals"]] == sorted(plan.decisions, key=lambda p: (
+                [q.level for q in quotas].index(plan.decisions[p]), p))
+            for s in ex["signals"]:
+                alt = s["alternative"]
+                if alt is not None:
+                    assert alt["delta"] <= 1e-9  # optimal within the strategy: no alternative adds
+                    after = Move(alt["kind"], alt["tier"], alt["to"], alt["from"], alt["other_tier"],
+                                 alt["delta"]).apply(plan.decisions)
+                    assert plan_gain(after, rates) - plan.gain == pytest.approx(alt["delta"], abs=1e-9)
+            for u in ex["unused"]:
+                assert u["reason"] in reasons and u["gain"] > 0
