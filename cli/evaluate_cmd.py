@@ -15,10 +15,15 @@ import click
 @click.option("--signals", "signals", help="What-if signal counts: 7, or gold=3,silver=12.")
 @click.option("--policies", "policies", type=click.Path(file_okay=False),
               help="Use policies from this folder instead of the bundled ones.")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
+              show_default=True, help="html: one self-contained, printable file (use with -o).")
+@click.option("--strategy", type=click.Choice(["guide", "gain"]), default="guide", show_default=True,
+              help="guide: the guide's ratios are hard quotas; gain: maximise expected interviews "
+                   "(needs interview-rate data).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the report here.")
 def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: str | None,
-                     signals: str | None, policies: str | None, fmt: str, output: str | None) -> None:
+                     signals: str | None, policies: str | None, fmt: str, strategy: str,
+                     output: str | None) -> None:
     """Recommend which programs get which signal, and explain every decision."""
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.explain import build_report
@@ -27,7 +32,7 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
     from signalwise.engine.render import RENDERERS
 
     req = Request(profile, programs, specialty, cycle,
-                  parse_signals_option(signals) if signals is not None else None, policies)
+                  parse_signals_option(signals) if signals is not None else None, policies, strategy)
     report = build_report(evaluate(req))
     text = RENDERERS[fmt](report)
     if output:

@@ -219,6 +219,9 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "programs": programs,
         "findings": findings,
         "context": _context_entries(ev),
+        "strategy": ev.request.strategy,
+        "outcome": _outcome(ev),
+        "optimizer": _optimizer(ev),
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
@@ -319,6 +322,21 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
                 "text": _clean(ps.message(key, **values)),
                 "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None, "facts": facts}
 
+    if pick is not None and pick.step == "optimal" and ev.optimization is not None:
+        lv = levels[pick.level]
+        opt = ev.optimization
+        row = opt.inputs.rates.get(pid) or {}
+        rate, rate_none = row.get(pick.level), row.get("none")
+        detail = next((s["text"] for s in opt.explanation["signals"] if s["program"] == pid), "")
+        gain = (rate.value - rate_none.value) if rate is not None and rate_none is not None else None
+        return entry("allocation.pick.optimal", pick.level,
+                     {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
+                                 "rank": pick.rank}},
+                     a_level=_a_level(pick.level), gain="unknown" if gain is None else f"{gain:+.2f}",
+                     rate="unknown" if rate is None else f"{rate.value:.2f}",
+                     rate_none="unknown" if rate_none is None else f"{rate_none.value:.2f}",
+                     rate_source=(rate.source if rate is not None else "no rate"), strategy=opt.strategy,
+                     fit=pick.fit, rank=pick.rank, available=lv.available, detail=detail)
     if pick is not None:
         lv = levels[pick.level]
         lo, hi = lv.ranges.get(pick.fit, (0, 0))
@@ -390,6 +408,38 @@ def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, sta
                         "text": ps.message("why-not.full", level_signal=_level_signal(level), fit=fit, lo=lo, hi=hi,
                                            taken=len(picks), score=fmt_value(score))})
     return out
+
+
+def _outcome(ev: Evaluation) -> dict[str, Any] | None:
+    """Expected interviews and P(at least k) for the plan, from rates with named sources (None if unknown)."""
+    opt = ev.optimization
+    if opt is None or not opt.inputs.has_data():
+        return None
+    from .outcome import outcome
+
+    decisions = {p.program: p.level for p in ev.allocation.picks}
+    result: dict[str, Any] = outcome(decisions, opt.inputs.rates,
+                                     programs=[p["id"] for p in ev.shortlist.programs]).to_json()
+    result["strategy"] = opt.strategy
+    result["notes"] = opt.inputs.notes()
+    return result
+
+
+def _optimizer(ev: Evaluation) -> dict[str, Any] | None:
+    """What the solver did and why, and the rate (with its source) behind every signaled program."""
+    opt = ev.optimization
+    if opt is None or not opt.inputs.has_data():
+        return None
+    picked = {p.program: p.level for p in ev.allocation.picks}
+    rates = {pid: {tier: (r.to_json() if r is not None else None) for tier, r in sorted(row.items())}
+             for pid, row in sorted(opt.inputs.rates.items()) if pid in picked}
+    return {
+        "used": opt.plan is not None,
+        "plan": opt.plan.to_json() if opt.plan is not None else None,
+        "signals": opt.explanation["signals"],
+        "unused_gains": opt.explanation["unused"],
+        "rates": rates,
+    }
 
 
 def _context_entries(ev: Evaluation) -> dict[str, Any]:

@@ -15,19 +15,17 @@ API (used by `signalwise compare` and by `evaluate --strategy`):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .allocate import Candidate, LevelQuota
+from .candidates import build_candidates
 from .catalogue import bundled_root
 from .errors import InputError, PolicyError, Problem
-from .facts import ID_KEY
 from .files import read_text
-from .optimize import gain_of
-from .outcome import NONE, Rate
+from .outcome import NONE, Rate, gain_of
 from .schemas import schema_problems
 from .yamlsafe import load_yaml_text
 
@@ -387,20 +385,8 @@ class GainInputs:
 
 
 def candidates_from_store(ev: Evaluation) -> list[Candidate]:
-    """The allocator's candidates, built exactly as engine/pipeline.py builds them."""
-    store = ev.store
-    fits = {f["program"]: f["fit"] for f in store.of_type("program_fit")}
-    status = {f["program"]: f["status"] for f in store.of_type("program_status")}
-    scores: dict[str, float] = defaultdict(float)
-    for s in store.of_type("score"):
-        scores[s["program"]] += float(s.get("points") or 0)
-    blocks: dict[str, set[str]] = defaultdict(set)
-    for b in store.of_type("level_block"):
-        blocks[b["program"]].add(b["level"])
-    return [Candidate(p[ID_KEY], fits.get(p[ID_KEY], "unknown"),
-                      status.get(p[ID_KEY], "eligible") == "eligible", scores[p[ID_KEY]],
-                      frozenset(blocks[p[ID_KEY]]), p.get("institution"))
-            for p in store.of_type("program")]
+    """The allocator's candidates, built exactly as the evaluate pipeline builds them."""
+    return build_candidates(ev.store)
 
 
 def gain_inputs(ev: Evaluation, root: Path | str | None = None) -> GainInputs:

@@ -12,6 +12,8 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "allocation.pick.minimum": frozenset({"a_level", "score", "fit", "lo", "hi", "rank", "available"}),
     "allocation.pick.fill": frozenset({"a_level", "score", "fit", "lo", "hi", "rank", "available"}),
     "allocation.pick.overflow": frozenset({"a_level", "score", "fit", "lo", "hi", "rank", "available"}),
+    "allocation.pick.optimal": frozenset({"a_level", "gain", "rate", "rate_none", "rate_source", "strategy", "fit",
+                                          "rank", "available", "detail"}),
     "allocation.near-miss": frozenset({"a_level", "fit", "score", "last_pick", "last_score", "lo", "hi", "tie_note"}),
     "allocation.outranked": frozenset({"level_signal", "fit", "lo", "hi", "taken", "score"}),
     "allocation.no-room": frozenset({"level_signal", "fit"}),

@@ -51,7 +51,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
 from .allocate import Candidate, LevelQuota
-from .outcome import NONE, RateTable, distribution, p_at_least, rate_value
+from .outcome import NONE, RateTable, distribution, gain_of, p_at_least, rate_value
 
 STRATEGIES = ("guide", "gain")
 OBJECTIVES = ("expected", "p_at_least")
@@ -91,15 +91,6 @@ class Plan:
 
 # ----------------------------------------------------------------------------------------------------
 # Gains and the guide's caps: shared with the brute-force tests and the explanations.
-
-
-def gain_of(rates: RateTable, program: str, tier: str) -> float | None:
-    """P(interview | tier) - P(interview | no signal), or None when either is unknown."""
-    row = rates.get(program) or {}
-    t, n = rate_value(row.get(tier)), rate_value(row.get(NONE))
-    if t is None or n is None:
-        return None
-    return t - n
 
 
 def fit_cap(q: LevelQuota, fit: str) -> int:

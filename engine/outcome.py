@@ -156,3 +156,12 @@ def outcome(plan_decisions: Mapping[str, str], rates: RateTable, *, programs: It
         programs=len(probs),
         distribution=dist,
     )
+
+
+def gain_of(rates: RateTable, program: str, tier: str) -> float | None:
+    """P(interview | tier) - P(interview | no signal), or None when either is unknown."""
+    row = rates.get(program) or {}
+    t, n = rate_value(row.get(tier)), rate_value(row.get(NONE))
+    if t is None or n is None:
+        return None
+    return t - n

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .allocate import Allocation, Candidate, LevelQuota, allocate, quota_from_row
+from .allocate import Allocation, LevelQuota, LevelResult, Pick, allocate, quota_from_row
+from .candidates import build_candidates
 from .catalogue import Catalogue, bundled_root
 from .compiler import TYPE_KEY
 from .context import SignalSpec, build_context, signal_spec
@@ -33,6 +34,7 @@ class Request:
     cycle: str | None = None
     signals: SignalSpec | None = None
     policies: str | None = None  # policy root; default: the bundled policies
+    strategy: str = "guide"      # guide: the guide's ratios are hard quotas; gain: maximise expected interviews
 
 
 @dataclass
@@ -44,6 +46,16 @@ class ResolutionOutcome:
     winners: list[int]           # vote fact ids with the winning value
     others: list[int]            # vote fact ids with other values
     default: bool
+
+
+@dataclass
+class Optimization:
+    """The interview-gain side of an evaluation: rates used, the solver's plan and its explanation."""
+
+    strategy: str
+    inputs: Any          # interview_model.GainInputs
+    plan: Any | None     # optimize.Plan, None when the rates cannot tell programs apart
+    explanation: dict[str, list[dict[str, Any]]]
 
 
 @dataclass
@@ -59,6 +71,7 @@ class Evaluation:
     allocation: Allocation
     quotas: list[LevelQuota]
     resolutions: list[ResolutionOutcome] = field(default_factory=list)
+    optimization: Optimization | None = None
 
     def by_output(self) -> dict[int, list[Firing]]:
         out: dict[int, list[Firing]] = defaultdict(list)
@@ -154,11 +167,16 @@ def run(req: Request, profile: Profile, shortlist: Shortlist, ps: PolicySet, sig
     outcomes: list[ResolutionOutcome] = []
     allocation = Allocation([], [], [], {})
     quotas: list[LevelQuota] = []
+    optimization: Optimization | None = None
     for stage in ps.stages:
         if stage.kind == "rules":
             runtime.run_stage(stage.name, store, firings, bound)
         else:
             quotas, allocation = _allocate(store, ctx, signals)
+            partial = Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas)
+            optimization = _optimize(partial)
+            if optimization is not None and optimization.plan is not None:
+                allocation = allocation_from_plan(optimization.plan, quotas, allocation, optimization.inputs)
             _add_allocation_facts(store, allocation)
         for agg in ps.aggregates:
             if agg.after == stage.name:
@@ -166,7 +184,71 @@ def run(req: Request, profile: Profile, shortlist: Shortlist, ps: PolicySet, sig
         for res in ps.resolutions:
             if res.after == stage.name:
                 outcomes.extend(_resolve(store, res))
-    return Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas, outcomes)
+    return Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas, outcomes,
+                      optimization)
+
+
+def _optimize(ev: Evaluation) -> Optimization | None:
+    """Choose signals by interview gain when the rates allow it (see docs/optimizer.md).
+
+    `gain` needs rates and says so; `guide` uses them only to choose within the guide's quotas and
+    keeps the rule-based plan when no rate is known (the solver is not even imported then).
+    """
+    from .interview_model import gain_inputs
+
+    if not ev.quotas:
+        return None
+    inputs = gain_inputs(ev)
+    if ev.request.strategy == "gain":
+        inputs.require_data(ev.shortlist.file)
+    if not inputs.has_data() or (ev.request.strategy == "guide" and not _gains_differ(inputs)):
+        # Nothing to choose by: the guide's score-based picks stand; the rates still give the outcome.
+        return Optimization(ev.request.strategy, inputs, None, {"signals": [], "unused": []})
+    from .optimize import explain_plan, optimize
+
+    plan = optimize(inputs.candidates, inputs.quotas, inputs.rates, ev.request.strategy,
+                    institution_scope=inputs.institution_scope, prefer=inputs.prefer)
+    explanation = explain_plan(plan.decisions, inputs.candidates, inputs.quotas, inputs.rates,
+                               institution_scope=inputs.institution_scope, strategy=ev.request.strategy)
+    return Optimization(ev.request.strategy, inputs, plan, explanation)
+
+
+def _gains_differ(inputs: Any) -> bool:
+    """Do the rates rank eligible programs differently for some tier (not one specialty-wide mean)?"""
+    from .outcome import gain_of
+
+    for level in inputs.levels:
+        gains = {round(g, 9) for c in inputs.candidates if c.eligible
+                 if (g := gain_of(inputs.rates, c.program, level)) is not None}
+        if len(gains) > 1:
+            return True
+    return False
+
+
+def allocation_from_plan(plan: Any, quotas: list[LevelQuota], rule_based: Allocation, inputs: Any) -> Allocation:
+    """The optimizer's decisions in the allocator's shape, so facts and explanations stay uniform."""
+    from .outcome import gain_of
+
+    by_id = {c.program: c for c in inputs.candidates}
+    picks: list[Pick] = []
+    levels = []
+    for q in quotas:
+        chosen = sorted((p for p, t in plan.decisions.items() if t == q.level),
+                        key=lambda p: (-(gain_of(inputs.rates, p, q.level) or 0.0), p))
+        for rank, pid in enumerate(chosen, start=1):
+            c = by_id[pid]
+            picks.append(Pick(pid, q.level, c.fit, c.score, "optimal", rank))
+        counts = dict(plan.counts.get(q.level, {}))
+        short = [fit for fit, n in sorted(plan.shortfall.get(q.level, {}).items()) if n > 0]
+        levels.append(LevelResult(q.level, q.count, len(chosen), dict(q.ranges), counts, q.rule, short))
+    covered: dict[str, str] = {}
+    if inputs.institution_scope:
+        owner = {by_id[p].institution: p for p in sorted(plan.decisions) if by_id[p].institution}
+        for c in inputs.candidates:
+            o = owner.get(c.institution or "")
+            if o and o != c.program and c.program not in plan.decisions:
+                covered[c.program] = o
+    return Allocation(picks, [], levels, covered)
 
 
 def _aggregate(store: FactStore, agg: Aggregate) -> None:
@@ -216,19 +298,7 @@ def _resolve(store: FactStore, res: Resolution) -> list[ResolutionOutcome]:
 def _allocate(store: FactStore, ctx: dict[str, Any], signals: SignalSpec) -> tuple[list[LevelQuota], Allocation]:
     rows = {r["level"]: r for r in store.of_type("quota_row")}
     quotas = [quota_from_row(level, count, rows.get(level)) for level, count in signals.tiers]
-    fits = {f["program"]: f["fit"] for f in store.of_type("program_fit")}
-    status = {f["program"]: f["status"] for f in store.of_type("program_status")}
-    scores: dict[str, float] = defaultdict(float)
-    for s in store.of_type("score"):
-        scores[s["program"]] += float(s.get("points") or 0)
-    blocks: dict[str, set[str]] = defaultdict(set)
-    for b in store.of_type("level_block"):
-        blocks[b["program"]].add(b["level"])
-    candidates = [
-        Candidate(p[ID_KEY], fits.get(p[ID_KEY], "unknown"), status.get(p[ID_KEY], "eligible") == "eligible",
-                  scores[p[ID_KEY]], frozenset(blocks[p[ID_KEY]]), p.get("institution"))
-        for p in store.of_type("program")
-    ]
+    candidates = build_candidates(store)
     return quotas, allocate(quotas, candidates, institution_scope=ctx.get("scope") == "institution")
 
 
