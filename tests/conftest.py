@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from signalwise.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent

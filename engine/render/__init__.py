@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import json_out, markdown, text
+from . import html, json_out, markdown, text
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "text": text.render,
     "md": markdown.render,
     "json": json_out.render,
+    "html": html.render,
 }

@@ -27,42 +27,70 @@ PREFERENCE_ORDER = ("must_have", "preferred", "avoid")
 # gives one). Renderers show the entries whose term occurs in the report; HTML also marks acronyms with
 # <abbr>. Keep it small: a gloss is a label, not an explanation of a decision.
 GLOSSARY: dict[str, str] = {
-    "IMG": "international medical graduate: someone who earned their medical degree outside the US and Canada",
+    "IMG": "international medical graduate: someone who earned their medical degree outside the US and "
+    "Canada",
     "US-citizen IMG": "a US citizen who studied medicine abroad",
     "USCE": "US clinical experience: clinical rotations in US hospitals",
-    "sub-internship": "a senior clinical rotation in which you work as an intern would (also \"sub-I\")",
+    "sub-internship": 'a senior clinical rotation in which you work as an intern would (also "sub-I")',
     "Step 2 CK": "USMLE Step 2 Clinical Knowledge, now the most important exam score for programs",
     "USMLE": "United States Medical Licensing Examination",
     "ERAS": "Electronic Residency Application Service: where you apply and send your signals",
     "NRMP": "National Resident Matching Program, which runs the Match",
     "AAIM": "Alliance for Academic Internal Medicine, which sets internal medicine's signaling rules",
     "QI": "quality improvement (projects that improve patient care)",
-    "signal": "a limited way to tell a program it is among your top choices; programs see it when they review you",
+    "signal": "a limited way to tell a program it is among your top choices; programs see it when they "
+    "review you",
     "gold signal": "the stronger tier where a specialty has two tiers; for your very top programs",
     "silver signal": "the second tier: still meaningful, less strong than gold",
     "strong / moderate / at-risk": "the guide's three applicant profiles, from its Step 1 self-assessment",
-    "reach": "a program where applicants like you rarely match: few IMGs, research-heavy, or a highly desired location",
+    "reach": "a program where applicants like you rarely match: few IMGs, research-heavy, or a highly "
+    "desired location",
     "target": "a program that takes some US-citizen IMGs each year and where you are realistic",
     "safety": "a historically IMG-friendly program, often community-based",
     "closed": "a program whose stated requirements rule you out, so a signal there would be wasted",
     "score": "signalwise's points for a program (your interest, ties, rotation, alumni, geography); among "
-             "programs of the same fit, the higher score gets the signal first",
-    "must-have / preferred / avoid": "the areas you said you must be in, would like to be in, or would rather avoid",
+    "programs of the same fit, the higher score gets the signal first",
+    "must-have / preferred / avoid": "the areas you said you must be in, would like to be in, or would "
+    "rather avoid",
 }
 _GLOSS_PATTERNS: dict[str, str] = {
-    "IMG": r"\bIMGs?\b", "US-citizen IMG": r"\bUS[- ]citizen IMGs?\b", "USCE": r"\bUSCE\b",
-    "sub-internship": r"\bsub-?intern(ship)?s?\b|\bsub-I\b", "Step 2 CK": r"\bStep 2 CK\b", "USMLE": r"\bUSMLE\b",
-    "ERAS": r"\bERAS\b", "NRMP": r"\bNRMP\b", "AAIM": r"\bAAIM\b", "QI": r"\bQI\b",
+    "IMG": r"\bIMGs?\b",
+    "US-citizen IMG": r"\bUS[- ]citizen IMGs?\b",
+    "USCE": r"\bUSCE\b",
+    "sub-internship": r"\bsub-?intern(ship)?s?\b|\bsub-I\b",
+    "Step 2 CK": r"\bStep 2 CK\b",
+    "USMLE": r"\bUSMLE\b",
+    "ERAS": r"\bERAS\b",
+    "NRMP": r"\bNRMP\b",
+    "AAIM": r"\bAAIM\b",
+    "QI": r"\bQI\b",
 }
-ALWAYS_GLOSSED = ("signal", "strong / moderate / at-risk", "reach", "target", "safety", "closed", "score",
-                  "must-have / preferred / avoid")
+ALWAYS_GLOSSED = (
+    "signal",
+    "strong / moderate / at-risk",
+    "reach",
+    "target",
+    "safety",
+    "closed",
+    "score",
+    "must-have / preferred / avoid",
+)
 # Acronyms wrapped in <abbr title="..."> in HTML (word-bounded, case-sensitive).
-ABBREVIATIONS = {"USCE": "USCE", "IMG": "IMG", "ERAS": "ERAS", "NRMP": "NRMP", "USMLE": "USMLE", "AAIM": "AAIM",
-                 "QI": "QI"}
+ABBREVIATIONS = {
+    "USCE": "USCE",
+    "IMG": "IMG",
+    "ERAS": "ERAS",
+    "NRMP": "NRMP",
+    "USMLE": "USMLE",
+    "AAIM": "AAIM",
+    "QI": "QI",
+}
 ABBR_RE = re.compile(r"\b(USCE|IMG|ERAS|NRMP|USMLE|AAIM|QI)(s?)\b")
 
 POINTS_RE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) points?\)\s*$")
-_SOURCE_RE = re.compile(r"^(?P<title>.*?)(?: — “(?P<at>.*)”)?(?: <(?P<url>[a-z]+://[^>\s]+)>)?(?: \[(?P<tag>[^\]]+)\])?$")
+_SOURCE_RE = re.compile(
+    r"^(?P<title>.*?)(?: — “(?P<at>.*)”)?(?: <(?P<url>[a-z]+://[^>\s]+)>)?(?: \[(?P<tag>[^\]]+)\])?$"
+)
 
 
 def humanize(slug: str) -> str:
@@ -72,6 +100,26 @@ def humanize(slug: str) -> str:
         return f"{name.upper()} {year}"
     text = (slug or "").replace("-", " ").replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def area_label(division: str) -> str:
+    """A Census division's name as printed: 'east-north-central' -> 'East North Central'."""
+    return " ".join(w.capitalize() for w in (division or "").split("-"))
+
+
+def score_part_label(rule: str) -> str:
+    """A score part's short label from its rule id: 'score.must-have-region' -> 'must-have region'."""
+    return rule.split(".", 1)[-1].replace("-", " ").replace("must have", "must-have")
+
+
+def score_parts(report: dict[str, Any], program: dict[str, Any]) -> list[tuple[str, float]]:
+    """(label, points) for each part of a program's score, largest first."""
+    parts = [
+        (score_part_label(str(b["rule"])), pts)
+        for step, b in chain(report, program)
+        if step == "score" and (pts := points_of(b)) is not None
+    ]
+    return sorted(parts, key=lambda x: (-x[1], x[0]))
 
 
 def tier_names(report: dict[str, Any]) -> list[str]:
@@ -96,8 +144,15 @@ def decision_rank(report: dict[str, Any], decision: str) -> int:
 
 
 def sorted_programs(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(report["programs"], key=lambda p: (decision_rank(report, p["decision"]),
-                                                     FIT_ORDER.get(p["fit"], 9), -(p.get("score") or 0), p["id"]))
+    return sorted(
+        report["programs"],
+        key=lambda p: (
+            decision_rank(report, p["decision"]),
+            FIT_ORDER.get(p["fit"], 9),
+            -(p.get("score") or 0),
+            p["id"],
+        ),
+    )
 
 
 def step_of(entry: dict[str, Any], rules: dict[str, Any] | None = None) -> str:
@@ -116,7 +171,7 @@ def step_of(entry: dict[str, Any], rules: dict[str, Any] | None = None) -> str:
 
 
 def chain(report: dict[str, Any], program: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The program's HOW chain as (step, entry) pairs, in the report's order (fit, status, score, allocation)."""
+    """The HOW chain as (step, entry) pairs, in the report's order: fit, status, score, allocation."""
     rules = report.get("rules", {})
     return [(step_of(b, rules), b) for b in program.get("because", [])]
 
@@ -197,6 +252,7 @@ def fmt_range(lo: Any, hi: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- sources
 
+
 @dataclass(frozen=True)
 class Source:
     """A parsed source string: 'Title — “section” <url> [tag]'."""
@@ -228,10 +284,15 @@ class SourceIndex:
     cited_by: dict[int, list[str]] = field(default_factory=dict)
 
     def number(self, src: Source) -> int:
+        if src.citation not in self.numbers:  # a source the index did not see: number it next
+            self.numbers[src.citation] = len(self.numbers) + 1
         return self.numbers[src.citation]
 
     def entries(self) -> list[tuple[int, tuple[str, str | None, str | None], list[str]]]:
-        return [(n, cit, self.cited_by.get(n, [])) for cit, n in sorted(self.numbers.items(), key=lambda kv: kv[1])]
+        return [
+            (n, cit, self.cited_by.get(n, []))
+            for cit, n in sorted(self.numbers.items(), key=lambda kv: kv[1])
+        ]
 
 
 def _all_entries(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -248,7 +309,7 @@ def _all_entries(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def firing_entries(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every rule firing the report shows, as (where, entry): applicant, signals, programs, advice, findings."""
+    """Every rule firing the report shows, as (where, entry): applicant, signals, programs, findings."""
     out: list[tuple[str, dict[str, Any]]] = []
     a = report.get("applicant", {})
     out += [("applicant", b) for b in a.get("because", []) + a.get("indicators", [])]
@@ -291,14 +352,18 @@ def short_source(src: Source) -> str:
 
 # ---------------------------------------------------------------------------------------------- glossary
 
+
 def glossary_for(texts: Iterable[str]) -> list[tuple[str, str]]:
     """The glossary entries a report needs: the always-used labels plus jargon that occurs in its text."""
     blob = "\n".join(texts)
     out = []
     for term, gloss in GLOSSARY.items():
         pattern = _GLOSS_PATTERNS.get(term)
-        if term in ALWAYS_GLOSSED or (pattern and re.search(pattern, blob)) or (
-                term in ("gold signal", "silver signal") and term.split()[0] in blob):
+        if (
+            term in ALWAYS_GLOSSED
+            or (pattern and re.search(pattern, blob))
+            or (term in ("gold signal", "silver signal") and term.split()[0] in blob)
+        ):
             out.append((term, gloss))
     return out
 
@@ -309,12 +374,15 @@ def report_texts(report: dict[str, Any]) -> list[str]:
     out += [str(e.get("advice", "")) for e in _all_entries(report)]
     out += [str(e.get("would_change", "")) for e in _all_entries(report)]
     out += [str(w.get("text", "")) for p in report.get("programs", []) for w in p.get("why_not", [])]
-    out += [str(v.get("note") or "") + " " + str(v.get("unit") or "") for v in report.get("context", {}).values()]
+    out += [
+        str(v.get("note") or "") + " " + str(v.get("unit") or "") for v in report.get("context", {}).values()
+    ]
     out += tier_names(report)
     return out
 
 
 # ---------------------------------------------------------------------------------------------- chart data
+
 
 @dataclass(frozen=True)
 class FitRow:
@@ -336,8 +404,12 @@ class FitRow:
         return "in"
 
 
-POSITION_LABEL = {"in": "within the guide's range", "below": "below the guide's range",
-                  "above": "above the guide's range", "none": "no range given"}
+POSITION_LABEL = {
+    "in": "within the guide's range",
+    "below": "below the guide's range",
+    "above": "above the guide's range",
+    "none": "no range given",
+}
 
 
 def fit_rows(report: dict[str, Any]) -> list[FitRow]:
@@ -358,8 +430,8 @@ class AreaRow:
     division: str
     region: str
     states: list[str]
-    preference: str | None = None            # must_have | preferred | avoid, the first that applies
-    preference_detail: list[str] = field(default_factory=list)   # e.g. ["must-have: NY"] for state-level
+    preference: str | None = None  # must_have | preferred | avoid, the first that applies
+    preference_detail: list[str] = field(default_factory=list)  # e.g. ["must-have: NY"] for state-level
     signaled: list[tuple[str, str]] = field(default_factory=list)  # (program id, decision)
     listed: int = 0
 
@@ -393,21 +465,44 @@ def area_rows(report: dict[str, Any]) -> tuple[list[AreaRow], list[dict[str, Any
                 row.preference_detail.append(label if whole else f"{label}: {area}")
                 if row.preference is None:
                     row.preference = pref
-    outside = []
+    outside: list[dict[str, Any]] = []
     for p in sorted_programs(report):
-        row = rows.get(p.get("division") or "")
-        if row is None:
+        found = rows.get(p.get("division") or "")
+        if found is None:
             outside.append(p)
             continue
-        row.listed += 1
+        found.listed += 1
         if is_signaled(report, p):
-            row.signaled.append((p["id"], p["decision"]))
-    order = ["pacific", "mountain", "west-north-central", "west-south-central", "east-north-central",
-             "east-south-central", "new-england", "middle-atlantic", "south-atlantic"]
-    ordered = sorted(rows.values(), key=lambda r: (order.index(r.division) if r.division in order else 99,
-                                                   r.division))
+            found.signaled.append((p["id"], p["decision"]))
+    order = [
+        "pacific",
+        "mountain",
+        "west-north-central",
+        "west-south-central",
+        "east-north-central",
+        "east-south-central",
+        "new-england",
+        "middle-atlantic",
+        "south-atlantic",
+    ]
+    ordered = sorted(
+        rows.values(), key=lambda r: (order.index(r.division) if r.division in order else 99, r.division)
+    )
     return ordered, outside
 
 
 def tier_counts(report: dict[str, Any], signaled: list[tuple[str, str]]) -> list[tuple[str, int]]:
     return [(t, n) for t in tier_names(report) if (n := sum(1 for _pid, d in signaled if d == t))]
+
+
+def count_label(report: dict[str, Any], signaled: list[tuple[str, str]]) -> str:
+    """'3 gold, 10 silver' or '2 signals' (a label for a list of signaled programs); '' when none."""
+    return ", ".join(
+        f"{n} {t}" if t != "signal" else f"{n} signal{'s' if n != 1 else ''}"
+        for t, n in tier_counts(report, signaled)
+    )
+
+
+def signaled_label(report: dict[str, Any], pid: str, decision: str) -> str:
+    """'GSI-01 (gold)' in a tiered plan, plain 'RIM-09' where every signal is the same."""
+    return pid if len(tier_names(report)) <= 1 else f"{pid} ({decision})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from .common import one_line_reason, sorted_programs
+from .common import fmt, is_signaled, one_line_reason, score_parts, sorted_programs
 
 WIDTH = 100
 
@@ -26,7 +26,8 @@ def render(report: dict[str, Any]) -> str:
     out.append("Signals:")
     for s in report["signals"]:
         split = ", ".join(f"{n} {fit}" for fit, n in s["by_fit"].items() if n)
-        out.append(f"  {s['tier']}: {s['assigned']} of {s['available']} used" + (f" ({split})" if split else ""))
+        used = f"  {s['tier']}: {s['assigned']} of {s['available']} used"
+        out.append(used + (f" ({split})" if split else ""))
     out.append("")
     out.append("Plan:")
     current = None
@@ -38,6 +39,10 @@ def render(report: dict[str, Any]) -> str:
         reason = one_line_reason(p)
         if reason:
             out.append(_wrap(reason, " " * 23))
+        parts = score_parts(report, p) if is_signaled(report, p) else []
+        if parts:
+            out.append(_wrap("score: " + ", ".join(f"{label} {'+' if pts >= 0 else ''}{fmt(pts)}"
+                                                   for label, pts in parts), " " * 23))
     if report["findings"]:
         out.append("")
         out.append("Findings:")
@@ -47,5 +52,6 @@ def render(report: dict[str, Any]) -> str:
                 out.append(_wrap(f"-> {f['advice']}", "    "))
     out.append("")
     out.append("Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in report["policies"]))
-    out.append("Run with --format md or json for every rule, fact and source behind each decision.")
+    out.append("More: --format html or md (every rule, fact and source behind each decision); --format json")
+    out.append("-o report.json, then `signalwise explain report.json --program ID [--why-not TIER]`.")
     return "\n".join(out) + "\n"
