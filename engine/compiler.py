@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, QuotaTable, Rule, Test
+from .model import AnyOf, Assertion, Pattern, PolicySet, QuotaTable, Rule, Test
 
 TYPE_KEY = "t"
 SESSION_RULE = "__session__"

@@ -15,8 +15,8 @@ from typing import Any
 
 from .compiler import all_rules
 from .errors import PolicyError, Problem
-from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .messages import MESSAGE_FIELDS, template_fields
+from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .schemas import schema_fields
 from .templates import references
 

@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from signalwise.engine.catalogue import Catalogue, bundled_root
 from signalwise.engine.compiler import all_rules
 from signalwise.engine.context import parse_signals_option

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from durable import engine as durable_engine
-
 from signalwise.engine.errors import EngineError
 from signalwise.engine.pipeline import Request, evaluate
 from signalwise.engine.runtime import Runtime
