@@ -20,6 +20,7 @@ from .runtime import Firing
 from .templates import fmt_value, render
 
 REPORT_VERSION = "1.0"
+TOOL_VERSION = "0.1.0"
 LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -206,6 +207,8 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),
                          "count": len(ev.shortlist.programs)},
             "signals_from": ev.signals.origin,
+            "strategy": ev.request.strategy,
+            "signalwise": TOOL_VERSION,
         },
         "applicant": {
             "tier": tier,
@@ -222,7 +225,9 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "strategy": ev.request.strategy,
         "outcome": _outcome(ev),
         "optimizer": _optimizer(ev),
-        "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind}
+        "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind,
+                      "sources": [{"key": k, "title": src.title, "url": src.url, "reliability": src.reliability}
+                                  for k, src in sorted(p.sources.items())]}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
 
@@ -273,6 +278,7 @@ def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
                 pts = float(fact.get("points") or 0)
                 unit = "point" if abs(pts) == 1 else "points"
                 entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} {unit})"
+                entry["points"] = pts
                 out[fact["program"]].append({"points": pts, "entry": entry})
     for items in out.values():
         items.sort(key=lambda s: (s["entry"]["rule"]))
@@ -397,6 +403,10 @@ def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, sta
         if not picks and hi == 0:
             out.append({"tier": level, "reason": "no-quota", "rule": lv.rule,
                         "text": ps.message("why-not.no-quota", level_signal=_level_signal(level), fit=fit)})
+        elif not picks:
+            out.append({"tier": level, "reason": "not-reached", "rule": lv.rule,
+                        "text": ps.message("why-not.not-reached", level_signal=_level_signal(level), fit=fit,
+                                           lo=lo, hi=hi)})
         elif picks:
             last = picks[-1]
             out.append({"tier": level, "reason": "outranked", "rule": lv.rule, "outranked_by": last.program,

@@ -21,6 +21,7 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "why-not.status": frozenset({"status"}),
     "why-not.blocked": frozenset({"text"}),
     "why-not.no-quota": frozenset({"level_signal", "fit"}),
+    "why-not.not-reached": frozenset({"level_signal", "fit", "lo", "hi"}),
     "why-not.outranked": frozenset({"level_signal", "fit", "last_pick", "last_score", "score", "tie_note"}),
     "why-not.full": frozenset({"level_signal", "fit", "lo", "hi", "taken", "score"}),
     "why-not.taken": frozenset({"decision"}),
