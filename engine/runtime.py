@@ -20,7 +20,7 @@ from typing import Any
 
 from durable import engine as durable_engine
 
-from .compiler import SESSION_FACT, SESSION_RULE, TYPE_KEY, CompiledStage, compile_stages, policy_set_key
+from .compiler import SESSION_FACT, SESSION_RULE, TYPE_KEY, CompiledStage, compile_stages, flat, policy_set_key
 from .errors import EngineError
 from .facts import Fact, FactStore
 from .model import Assertion, FindingAction, PolicySet, Rule
@@ -65,8 +65,6 @@ class _Host(durable_engine.Host):  # type: ignore[misc]
 
 def eval_value(value: Any, matched: dict[str, Fact]) -> Any:
     """Evaluate an assertion value against matched facts (literal, reference or arithmetic)."""
-    from .compiler import flat
-
     if isinstance(value, tuple) and value and value[0] == "ref":
         fact = matched.get(value[1]) or {}
         return fact.get(flat(value[2]))

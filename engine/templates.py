@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from .compiler import flat
@@ -24,13 +25,26 @@ def fmt_value(value: Any, spec: str | None = None) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=4096)
+def _compiled(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    """A template split once into (literal, alias, flat field, format spec) parts."""
+    parts = []
+    pos = 0
+    for m in _FIELD.finditer(template):
+        parts.append((template[pos:m.start()], m.group(1), flat(m.group(2)), m.group(3)))
+        pos = m.end()
+    parts.append((template[pos:], None, None, None))
+    return tuple(parts)
+
+
 def render(template: str, matched: dict[str, dict[str, Any]]) -> str:
     """Replace `{alias.field}` with the matched value; unknown references render as 'unknown'."""
-    def sub(m: re.Match[str]) -> str:
-        alias, field, spec = m.group(1), m.group(2), m.group(3)
-        fact = matched.get(alias) or {}
-        return fmt_value(fact.get(flat(field)), spec)
-    return _FIELD.sub(sub, template)
+    out = []
+    for literal, alias, key, spec in _compiled(template):
+        out.append(literal)
+        if alias is not None:
+            out.append(fmt_value((matched.get(alias) or {}).get(key or ""), spec))
+    return "".join(out)
 
 
 def references(template: str) -> list[tuple[str, str]]:
