@@ -1,6 +1,7 @@
 """The chaining runtime: the only module that imports durable-rules.
 
-durable-rules has silent failure modes (see docs/architecture.md); this module turns each into an error:
+durable-rules has silent failure modes (see docs/architecture.md); this module turns each into an error
+(and runs each assertion's activations itself, see `_run_agenda`):
 - action exceptions are caught by our own wrapper and re-raised with the rule id and policy;
 - derived facts are never asserted from inside an action (that path drops facts no rule consumes);
   they are queued and asserted after the action returns, until a fixpoint or the firing bound;
@@ -12,15 +13,25 @@ durable-rules has silent failure modes (see docs/architecture.md); this module t
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import durable_rules_engine
 from durable import engine as durable_engine
 
-from .compiler import SESSION_FACT, SESSION_RULE, TYPE_KEY, CompiledStage, compile_stages, flat, policy_set_key
+from .compiler import (
+    SESSION_FACT,
+    SESSION_RULE,
+    TYPE_KEY,
+    CompiledStage,
+    compile_stages,
+    flat,
+    policy_set_key,
+)
 from .errors import EngineError
 from .facts import Fact, FactStore
 from .model import Assertion, FindingAction, PolicySet, Rule
@@ -91,7 +102,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._session: _Session | None = None
         actions: dict[str, Any] = {r.id: self._make_action(r) for s in self.stages.values() for r in s.rules}
-        actions[SESSION_RULE] = lambda c: None
+        actions[SESSION_RULE] = lambda matched: None
+        self._actions = actions
         self._host = _Host(actions)
         try:
             self._host.register_rulesets({s.ruleset: s.definition for s in self.stages.values() if s.rules})
@@ -99,15 +111,34 @@ class Runtime:
             raise EngineError(f"the rules engine rejected the compiled policies: {exc}") from None
 
     def _make_action(self, rule: Rule) -> Any:
-        def action(c: Any) -> None:
+        def action(matched: dict[str, Any]) -> None:
             session = self._session
             if session is None:  # pragma: no cover - only if durable fires outside evaluate()
                 return
             try:
-                self._fire(session, rule, dict(c._m))
+                self._fire(session, rule, matched)
             except BaseException as exc:  # recorded and re-raised after the engine call returns
                 session.errors.append((rule, exc))
         return action
+
+    def _run_agenda(self, ruleset: Any, state_handle: int) -> None:
+        """Fire the activations an assertion created, straight from the C core.
+
+        durable-rules' own loop wraps every activation in Closure/Content objects and re-serialises
+        the session state after each one; our actions neither read nor change that state, so we hand the
+        matched facts to the action and pass the state through unchanged. Same C calls, same order.
+        """
+        handle = ruleset._handle
+        result = durable_rules_engine.start_action_for_state(handle, state_handle)
+        if not result:
+            return
+        state = result[0]
+        message = result[1]
+        while message:
+            ((name, matched),) = json.loads(message).items()
+            self._actions[name](matched)
+            durable_rules_engine.update_state(handle, state)
+            message = durable_rules_engine.complete_and_start_action(handle, state_handle)
 
     def _fire(self, s: _Session, rule: Rule, raw: dict[str, Any]) -> None:
         s.count += 1
@@ -142,7 +173,8 @@ class Runtime:
             self._session = session
             sid = uuid.uuid4().hex
             try:
-                self._host.assert_fact(stage.ruleset, {TYPE_KEY: SESSION_FACT, "sid": sid})
+                opening = self._host.get_ruleset(stage.ruleset)
+                self._run_agenda(opening, opening.assert_fact({TYPE_KEY: SESSION_FACT, "sid": sid}))
                 # Facts tested under `not` go first: negation is not re-checked after later assertions.
                 initial = [f for f in store.facts if f[TYPE_KEY] in stage.consumes]
                 initial.sort(key=lambda f: (f[TYPE_KEY] not in stage.negated, f["_id"]))
@@ -170,7 +202,9 @@ class Runtime:
             try:
                 if salt:
                     payload["_salt"] = salt
-                self._host.assert_fact(s.stage.ruleset, payload)
+                ruleset = self._host.get_ruleset(s.stage.ruleset)
+                state_handle = ruleset.assert_fact(payload)
+                self._run_agenda(ruleset, state_handle)
                 break
             except durable_engine.MessageNotHandledException:
                 break  # no rule's conditions mention this fact's values: nothing to do
@@ -179,7 +213,8 @@ class Runtime:
             except MemoryError:
                 raise EngineError("the rules engine ran out of sessions or memory") from None
         else:
-            raise EngineError(f"the rules engine kept rejecting a distinct fact as a duplicate: {fact[TYPE_KEY]}")
+            raise EngineError("the rules engine kept rejecting a distinct fact as a duplicate: "
+                              f"{fact[TYPE_KEY]}")
         self._check(s, sid)
 
     def _check(self, s: _Session, sid: str) -> None:

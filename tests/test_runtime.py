@@ -141,30 +141,30 @@ def test_many_evaluations_never_exhaust_the_session_limit(tmp_path: Path) -> Non
 
 def test_false_duplicate_is_retried_with_a_salt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = policy_root(tmp_path, QUIET)
-    original = durable_engine.Host.assert_fact
+    original = durable_engine.Ruleset.assert_fact
     calls = {"n": 0}
 
-    def flaky(self, name, fact):  # type: ignore[no-untyped-def]
+    def flaky(self, fact):  # type: ignore[no-untyped-def]
         if fact.get("t") == "applicant" and "_salt" not in fact:
             calls["n"] += 1
             raise durable_engine.MessageObservedException(fact)
-        return original(self, name, fact)
+        return original(self, fact)
 
-    monkeypatch.setattr(durable_engine.Host, "assert_fact", flaky)
+    monkeypatch.setattr(durable_engine.Ruleset, "assert_fact", flaky)
     evaluate(request(tmp_path, root))
     assert calls["n"] >= 1
 
 
 def test_persistent_false_duplicate_is_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = policy_root(tmp_path, QUIET.replace("graduate_type: us-md", "graduate_type: us-img"))
-    original = durable_engine.Host.assert_fact
+    original = durable_engine.Ruleset.assert_fact
 
-    def always(self, name, fact):  # type: ignore[no-untyped-def]
+    def always(self, fact):  # type: ignore[no-untyped-def]
         if fact.get("t") == "applicant":
             raise durable_engine.MessageObservedException(fact)
-        return original(self, name, fact)
+        return original(self, fact)
 
-    monkeypatch.setattr(durable_engine.Host, "assert_fact", always)
+    monkeypatch.setattr(durable_engine.Ruleset, "assert_fact", always)
     with pytest.raises(EngineError, match="duplicate"):
         evaluate(request(tmp_path, root))
 
