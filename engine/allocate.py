@@ -111,6 +111,45 @@ def largest_remainder(total: int, shares: list[tuple[str, float]], order: tuple[
     return counts
 
 
+@dataclass
+class _Filler:
+    """Fills one level's quotas; shares `assigned` and `used_institutions` with the levels before it."""
+
+    q: LevelQuota
+    ordered: list[Candidate]
+    assigned: dict[str, Pick]
+    used_institutions: dict[str, str]
+    institution_scope: bool
+    remaining: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+    picks: list[Pick] = field(default_factory=list)
+
+    def pool(self, fit: str) -> list[Candidate]:
+        """Eligible programs of this fit still open for this level, best first."""
+        return [c for c in self.ordered
+                if c.fit == fit and c.eligible and c.program not in self.assigned
+                and self.q.level not in c.blocked_levels
+                and not (self.institution_scope and c.institution and c.institution in self.used_institutions)]
+
+    def take(self, fit: str, limit: int, step: str) -> None:
+        """Give signals to the best open programs of `fit` until `limit` of them hold one."""
+        self.counts.setdefault(fit, 0)
+        while self.remaining > 0 and self.counts[fit] < limit:
+            options = self.pool(fit)
+            if not options:
+                return
+            c = options[0]
+            pick = Pick(c.program, self.q.level, fit, c.score, step, len(self.picks) + 1)
+            self.assigned[c.program] = pick
+            self.picks.append(pick)
+            if self.institution_scope and c.institution:
+                self.used_institutions[c.institution] = c.program
+            self.counts[fit] += 1
+            self.last[fit] = c.program
+            self.remaining -= 1
+
+
 def allocate(quotas: list[LevelQuota], candidates: list[Candidate], *, institution_scope: bool) -> Allocation:
     """Assign at most one level per program, never more signals than a level has."""
     ordered = sorted(candidates, key=lambda c: (-c.score, c.program))
@@ -120,52 +159,25 @@ def allocate(quotas: list[LevelQuota], candidates: list[Candidate], *, instituti
     near: list[NearMiss] = []
     results: list[LevelResult] = []
     for q in quotas:
-        remaining = q.count
-        counts = {fit: 0 for fit in q.ranges}
-        last: dict[str, str] = {}
-        level_picks: list[Pick] = []
-
-        def pool(fit: str, q: LevelQuota = q) -> list[Candidate]:
-            return [c for c in ordered
-                    if c.fit == fit and c.eligible and c.program not in assigned
-                    and q.level not in c.blocked_levels
-                    and not (institution_scope and c.institution and c.institution in used_institutions)]
-
-        def take(fit: str, limit: int, step: str, q: LevelQuota = q) -> None:
-            nonlocal remaining
-            while remaining > 0 and counts[fit] < limit:
-                options = pool(fit)
-                if not options:
-                    return
-                c = options[0]
-                pick = Pick(c.program, q.level, fit, c.score, step, len(level_picks) + 1)
-                assigned[c.program] = pick
-                level_picks.append(pick)
-                if institution_scope and c.institution:
-                    used_institutions[c.institution] = c.program
-                counts[fit] += 1
-                last[fit] = c.program
-                remaining -= 1
-
-        order = list(q.fill_order) + sorted(f for f in q.ranges if f not in q.fill_order)
+        f = _Filler(q, ordered, assigned, used_institutions, institution_scope, remaining=q.count,
+                    counts={fit: 0 for fit in q.ranges})
+        order = list(q.fill_order) + sorted(fit for fit in q.ranges if fit not in q.fill_order)
         for fit in order:
             if fit in q.ranges:
-                take(fit, q.ranges[fit][0], "minimum")
-        shortfalls = [fit for fit in order if fit in q.ranges and counts[fit] < q.ranges[fit][0]]
+                f.take(fit, q.ranges[fit][0], "minimum")
+        shortfalls = [fit for fit in order if fit in q.ranges and f.counts[fit] < q.ranges[fit][0]]
         for fit in q.fill_order:
             if fit in q.ranges:
-                take(fit, q.ranges[fit][1], "fill")
+                f.take(fit, q.ranges[fit][1], "fill")
         for fit in q.overflow:
-            counts.setdefault(fit, 0)
-            take(fit, q.count, "overflow")
-        for fit in sorted(counts):
-            options = pool(fit)
+            f.take(fit, q.count, "overflow")
+        for fit in sorted(f.counts):
+            options = f.pool(fit)
             if options:
-                c = options[0]
-                near.append(NearMiss(c.program, q.level, fit, c.score, last.get(fit)))
-        picks.extend(level_picks)
-        results.append(LevelResult(q.level, q.count, q.count - remaining, dict(q.ranges),
-                                   {f: n for f, n in counts.items()}, q.rule, shortfalls))
+                near.append(NearMiss(options[0].program, q.level, fit, options[0].score, f.last.get(fit)))
+        picks.extend(f.picks)
+        results.append(LevelResult(q.level, q.count, q.count - f.remaining, dict(q.ranges), dict(f.counts),
+                                   q.rule, shortfalls))
     covered = {}
     if institution_scope:
         for c in ordered:

@@ -79,7 +79,7 @@ def quota_table_rules(table: QuotaTable) -> tuple[Rule, ...]:
             id=f"{table.id}.{row.id}", title=f"{table.title}: {row.id}", phase=table.phase, priority=50,
             patterns=(Pattern("context", "ctx", tuple(ctx_tests)), Pattern(table.key_fact, "key", key_tests)),
             actions=(Assertion("quota_row", tuple(sorted(payload.items()))),),
-            because=row.because.replace("{q.count}", "{ctx.%s}" % count_field), rationale=row.rationale,
+            because=row.because.replace("{q.count}", f"{{ctx.{count_field}}}"), rationale=row.rationale,
             source=row.source, advice=None, policy=table.policy, file=table.file, line=row.line,
         ))
     return tuple(out)

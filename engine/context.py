@@ -32,7 +32,7 @@ def parse_signals_option(text: str) -> SignalSpec:
         if count > 100:
             raise _opt(f"got {count}; expected at most 100 signals")
         return SignalSpec("single", (("signal", count),), "--signals")
-    tiers = []
+    tiers: list[tuple[str, int]] = []
     for part in raw.split(","):
         m = _SPEC.match(part)
         if not m:

@@ -364,8 +364,8 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
                          score=fmt_value(miss.score), last_pick=last.program, last_score=fmt_value(last.score),
                          lo=lo, hi=hi, tie_note=_tie_note(miss.score, last.score))
     last_level = ev.allocation.levels[-1].level if ev.allocation.levels else "signal"
-    lv = levels.get(last_level)
-    lo, hi = lv.ranges.get(fit, (0, 0)) if lv else (0, 0)
+    last_lv = levels.get(last_level)
+    lo, hi = last_lv.ranges.get(fit, (0, 0)) if last_lv else (0, 0)
     taken = len(by_pair[(last_level, fit)])
     if taken == 0:
         return entry("allocation.no-room", last_level, {}, level_signal=_level_signal(last_level), fit=fit)

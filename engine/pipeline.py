@@ -271,7 +271,7 @@ def _resolve(store: FactStore, res: Resolution) -> list[ResolutionOutcome]:
         grouped[v.get(res.key) if res.key else None].append(v)
     if res.key:
         domain = {f.get(ID_KEY) for f in store.of_type(res.key)} or set(grouped)
-        keys: list[str | None] = sorted(str(k) for k in domain | set(grouped) if k is not None)
+        keys: list[str | None] = list(sorted(str(k) for k in domain | set(grouped) if k is not None))
     else:
         keys = [None]
     out = []

@@ -62,12 +62,16 @@ def base_field_registry(ps: PolicySet) -> tuple[dict[str, set[str]], dict[str, s
         "program": set(prog) | {"division", "region"} | {f"{k}.count" for k in _list_fields(prog)},
         "context": CONTEXT_FIELDS | {n for p in ps.policies for n in p.parameters}
         | {f"signals_{t.level}" for t in ps.quota_tables}
-        | {f"signals_{t.name}" for t in (ps.specialty.specialty.tiers if ps.specialty and ps.specialty.specialty else ())},
+        | {f"signals_{t.name}" for t in _specialty_tiers(ps)},
         "geo_pref": {"list", "area"},
     }
     lists = {"applicant": _list_fields(applicant), "program": _list_fields(prog), "context": {"levels"},
              "geo_pref": set()}
     return fields, lists
+
+
+def _specialty_tiers(ps: PolicySet) -> tuple[Any, ...]:
+    return ps.specialty.specialty.tiers if ps.specialty and ps.specialty.specialty else ()
 
 
 def policy_set_problems(ps: PolicySet) -> list[Problem]:
@@ -141,9 +145,9 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
     if any(s.kind == "allocate" for s in stages):
         problems.extend(_message_problems(ps))
     unique: list[Problem] = []
-    for p in problems:
-        if p not in unique:
-            unique.append(p)
+    for problem in problems:
+        if problem not in unique:
+            unique.append(problem)
     return unique
 
 
@@ -252,7 +256,8 @@ def _field_problem(r: Rule, fact: str, field: str, fields: dict[str, set[str]], 
         return [Problem(r.file, r.line, f"rule {r.id}.{part}", f"'{fact}' has no field '{field}'",
                         _suggest(field, sorted(known)))]
     if op in ("contains", "not_contains") and field not in lists.get(fact, set()):
-        return [Problem(r.file, r.line, f"rule {r.id}.{part}", f"'{op}' needs a list field; '{fact}.{field}' is not one")]
+        return [Problem(r.file, r.line, f"rule {r.id}.{part}",
+                        f"'{op}' needs a list field; '{fact}.{field}' is not one")]
     return []
 
 
@@ -300,7 +305,8 @@ def _source_problems(p: Policy) -> list[Problem]:
 
     def check(ref: SourceRef | None, field: str) -> None:
         if ref is not None and ref.ref not in p.sources:
-            out.append(Problem(p.file, None, field, f"unknown source '{ref.ref}'", _suggest(ref.ref, sorted(p.sources))))
+            out.append(Problem(p.file, None, field, f"unknown source '{ref.ref}'",
+                               _suggest(ref.ref, sorted(p.sources))))
     for r in p.rules:
         check(r.source, f"rule {r.id}.source")
     for name, param in p.parameters.items():

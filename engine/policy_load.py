@@ -174,6 +174,7 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
         specialty=specialty, supersedes=data.get("supersedes"), effective_from=eff.get("from"),
         effective_to=eff.get("to"), description=data.get("description"),
         changelog=tuple(data.get("changelog") or ()), messages=dict(data.get("messages") or {}),
-        base_facts={k: (tuple(v["fields"]), tuple(v.get("lists") or ())) for k, v in (data.get("base_facts") or {}).items()},
+        base_facts={k: (tuple(v["fields"]), tuple(v.get("lists") or ()))
+                    for k, v in (data.get("base_facts") or {}).items()},
         raw=data,
     )

@@ -28,7 +28,7 @@ def fmt_value(value: Any, spec: str | None = None) -> str:
 @lru_cache(maxsize=4096)
 def _compiled(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
     """A template split once into (literal, alias, flat field, format spec) parts."""
-    parts = []
+    parts: list[tuple[str, str | None, str | None, str | None]] = []
     pos = 0
     for m in _FIELD.finditer(template):
         parts.append((template[pos:m.start()], m.group(1), flat(m.group(2)), m.group(3)))

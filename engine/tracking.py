@@ -93,7 +93,8 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
                 if not any(c.strip() for c in cells):
                     continue
                 if len(cells) != len(header):
-                    problems.append(Problem(path, start, None, f"row has {len(cells)} values, header has {len(header)}"))
+                    problems.append(Problem(path, start, None,
+                                            f"row has {len(cells)} values, header has {len(header)}"))
                     continue
                 rows.append(({k: v.strip() for k, v in zip(header, cells, strict=True) if v.strip()}, start))
         except csv.Error as exc:
@@ -106,7 +107,8 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
             problems.extend(found)
             continue
         if row["program"] not in ids:
-            problems.append(Problem(path, line, "program", f"'{row['program']}' is not on the shortlist {shortlist.file}",
+            problems.append(Problem(path, line, "program",
+                                    f"'{row['program']}' is not on the shortlist {shortlist.file}",
                                     "log only programs from your shortlist"))
             continue
         try:
@@ -182,7 +184,8 @@ def track(req: TrackRequest) -> dict[str, Any]:
     check_policy_set(ps)
     core = next(p for p in ps.guidance if p.stages)
     raw = core.raw
-    ctx: dict[str, Any] = {n: prm.value for p in ps.policies for n, prm in p.parameters.items() if prm.value is not None}
+    ctx: dict[str, Any] = {n: prm.value for p in ps.policies for n, prm in p.parameters.items()
+                           if prm.value is not None}
     ctx.update({"specialty": specialty, "cycle": cycle, "applicant_tier": tier, "as_of": as_of.isoformat()})
     season_src: str | None = None
     review_from = req.review_from
@@ -219,7 +222,8 @@ def track(req: TrackRequest) -> dict[str, Any]:
         pid = prog["id"]
         st = statuses.get(pid)
         planned = decisions.get(pid, {})
-        tier_sent = (st or {}).get("signaled_tier") or (planned.get("decision") if planned.get("decision") in levels else None)
+        planned_tier = planned.get("decision") if planned.get("decision") in levels else None
+        tier_sent = (st or {}).get("signaled_tier") or planned_tier
         if st is None and not tier_sent:
             continue  # not applied, not signaled: nothing to track
         status = st["status"] if st else "silent"

@@ -1,5 +1,6 @@
 """No guidance number lives in Python: editing a policy file changes the plan, and the compiled form is
-a stable, reviewable snapshot (regenerate with SIGNALWISE_UPDATE_GOLDEN=1 pytest tests/test_policy_is_the_source_of_truth.py).
+a stable, reviewable snapshot (regenerate with
+SIGNALWISE_UPDATE_GOLDEN=1 pytest tests/test_policy_is_the_source_of_truth.py).
 """
 
 from __future__ import annotations

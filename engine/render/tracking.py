@@ -13,7 +13,8 @@ def _pct(x: float | None) -> str:
 def _lines(result: dict[str, Any], md: bool) -> list[str]:
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
-    out = [("# " if md else "") + f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}", ""]
+    title = f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}"
+    out = [("# " if md else "") + title, ""]
     target = (f"{pace['target_min']}-{pace['target_max']}" if pace["target_min"] is not None else "unknown")
     out += [f"{h}Pace" + ("" if md else ":"), "",
             f"- Status: {pace['status']}",
@@ -21,7 +22,8 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
             f"no answer yet {s['silent']})",
             f"- Interview target: {target}" + (f" (source: {pace['target_source']})" if pace["target_source"] else ""),
             f"- Expected by now: {pace['expected_by_now'] if pace['expected_by_now'] is not None else 'unknown'}"
-            f" ({_pct(pace['expected_share'])} of offers usually sent {pace['days_since_review']} days after review starts"
+            f" ({_pct(pace['expected_share'])} of offers usually sent {pace['days_since_review']} days after "
+            "review starts"
             + (f"; calendar source: {pace['review_from_source']}" if pace["review_from_source"] else "") + ")", ""]
     out += [f"{h}Invitation rates" + ("" if md else ":"), ""]
     if md:
