@@ -360,7 +360,9 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
         lo, hi = lv.ranges.get(miss.fit, (0, 0))
         last = by_pair[(miss.level, miss.fit)][-1] if by_pair[(miss.level, miss.fit)] else None
         if last is not None:
-            return entry("allocation.near-miss", miss.level, {}, a_level=_a_level(miss.level), fit=miss.fit,
+            key = "allocation.near-miss" if len(by_pair[(miss.level, miss.fit)]) >= hi else \
+                "allocation.near-miss.other-fits"
+            return entry(key, miss.level, {}, a_level=_a_level(miss.level), fit=miss.fit,
                          score=fmt_value(miss.score), last_pick=last.program, last_score=fmt_value(last.score),
                          lo=lo, hi=hi, tie_note=_tie_note(miss.score, last.score))
     last_level = ev.allocation.levels[-1].level if ev.allocation.levels else "signal"
@@ -369,7 +371,8 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
     taken = len(by_pair[(last_level, fit)])
     if taken == 0:
         return entry("allocation.no-room", last_level, {}, level_signal=_level_signal(last_level), fit=fit)
-    return entry("allocation.outranked", last_level, {}, level_signal=_level_signal(last_level), fit=fit, lo=lo,
+    key = "allocation.outranked" if taken >= hi else "allocation.outranked.other-fits"
+    return entry(key, last_level, {}, level_signal=_level_signal(last_level), fit=fit, lo=lo,
                  hi=hi, taken=taken, score=fmt_value(score))
 
 
