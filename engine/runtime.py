@@ -65,7 +65,7 @@ class _Session:
     count: int = 0
 
 
-class _Host(durable_engine.Host):  # type: ignore[misc]
+class _Host(durable_engine.Host):
     def __init__(self, actions: dict[str, Any]) -> None:
         self._actions = actions
         super().__init__()
