@@ -23,6 +23,7 @@ from .geography import locate
 from .inputs import Profile, Shortlist, load_profile, load_programs
 from .model import Aggregate, PolicySet, Resolution
 from .policy_check import check_policy_set
+from .schemas import load_schema
 from .runtime import Firing, firing_bound, runtime_for
 
 
@@ -99,6 +100,7 @@ def load_inputs(req: Request) -> tuple[Profile, Shortlist]:
 
 
 def evaluate(req: Request) -> Evaluation:
+    _check_overrides(req)
     profile, shortlist = load_inputs(req)
     data = dict(profile.data)
     if req.specialty:
@@ -114,6 +116,21 @@ def evaluate(req: Request) -> Evaluation:
     ctx = build_context(ps, data, signals)
     _check_inputs_against_cycle(data, profile, shortlist, ctx)
     return run(req, profile, shortlist, ps, signals, data, ctx)
+
+
+def _check_overrides(req: Request) -> None:
+    """--specialty/--cycle obey the same patterns as the profile's fields (they also name policy files)."""
+    import re
+
+    props = load_schema("profile")["properties"]
+    problems = []
+    for key, value in (("specialty", req.specialty), ("cycle", req.cycle)):
+        pattern = props[key]["pattern"]
+        if value is not None and not re.fullmatch(pattern, value):
+            problems.append(Problem("command line", None, f"--{key}", f"got {value!r}; expected text matching "
+                                    f"{pattern}", props[key].get("description")))
+    if problems:
+        raise InputError(problems)
 
 
 def _check_inputs_against_cycle(data: dict[str, Any], profile: Profile, shortlist: Shortlist,
@@ -310,6 +327,7 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})
         store.add({TYPE_KEY: "level_summary", "level": lv.level, "available": lv.available,
+                   "label": "signal" if lv.level == "signal" else f"{lv.level} signal",
                    "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
         for fit in lv.shortfalls:
             store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit,

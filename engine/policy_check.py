@@ -24,7 +24,7 @@ ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
 ENGINE_TYPES = {  # produced by the allocate stage
     "signal": {"program", "level", "fit", "rank", "rule"},
-    "level_summary": {"level", "available", "assigned", "unused", "rule"},
+    "level_summary": {"level", "label", "available", "assigned", "unused", "rule"},
     "quota_shortfall": {"level", "fit", "minimum", "assigned", "rule"},
     "quota_missing": {"level", "available", "rule"},
 }
