@@ -319,6 +319,11 @@ def _allocate(store: FactStore, ctx: dict[str, Any], signals: SignalSpec) -> tup
     return quotas, allocate(quotas, candidates, institution_scope=ctx.get("scope") == "institution")
 
 
+def _label(level: str) -> str:
+    """How a tier reads in a sentence: "signal" for single-level signals, else "gold signal"."""
+    return "signal" if level == "signal" else f"{level} signal"
+
+
 def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
     for pick in allocation.picks:
         store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
@@ -327,10 +332,10 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})
         store.add({TYPE_KEY: "level_summary", "level": lv.level, "available": lv.available,
-                   "label": "signal" if lv.level == "signal" else f"{lv.level} signal",
+                   "label": _label(lv.level),
                    "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
         for fit in lv.shortfalls:
-            store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit,
+            store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit, "label": _label(lv.level),
                        "minimum": lv.ranges[fit][0], "assigned": lv.counts.get(fit, 0), "rule": "allocate"})
 
 

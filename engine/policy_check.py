@@ -25,7 +25,7 @@ BASE_TYPES = ("context", "applicant", "program", "geo_pref")
 ENGINE_TYPES = {  # produced by the allocate stage
     "signal": {"program", "level", "fit", "rank", "rule"},
     "level_summary": {"level", "label", "available", "assigned", "unused", "rule"},
-    "quota_shortfall": {"level", "fit", "minimum", "assigned", "rule"},
+    "quota_shortfall": {"level", "label", "fit", "minimum", "assigned", "rule"},
     "quota_missing": {"level", "available", "rule"},
 }
 QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "fill_order", "overflow", "extension", "rule"}
