@@ -14,6 +14,7 @@ from .allocate import NearMiss, Pick
 from .compiler import TYPE_KEY, flat
 from .errors import EngineError
 from .facts import ID_KEY, Fact, public
+from .messages import tier_label
 from .model import AnyOf, PolicySet, Rule, SourceRef, Test
 from .pipeline import Evaluation, ResolutionOutcome, sha256_text
 from .runtime import Firing
@@ -289,10 +290,6 @@ def _a_level(level: str) -> str:
     return "a signal" if level == "signal" else f"a {level} signal"
 
 
-def _level_signal(level: str) -> str:
-    return "signal" if level == "signal" else f"{level} signal"
-
-
 def _tie_note(score: float, other: float) -> str:
     return " (equal scores are ordered by program id)" if score == other else ""
 
@@ -370,9 +367,9 @@ def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, 
     lo, hi = last_lv.ranges.get(fit, (0, 0)) if last_lv else (0, 0)
     taken = len(by_pair[(last_level, fit)])
     if taken == 0:
-        return entry("allocation.no-room", last_level, {}, level_signal=_level_signal(last_level), fit=fit)
+        return entry("allocation.no-room", last_level, {}, level_signal=tier_label(last_level), fit=fit)
     key = "allocation.outranked" if taken >= hi else "allocation.outranked.other-fits"
-    return entry(key, last_level, {}, level_signal=_level_signal(last_level), fit=fit, lo=lo,
+    return entry(key, last_level, {}, level_signal=tier_label(last_level), fit=fit, lo=lo,
                  hi=hi, taken=taken, score=fmt_value(score))
 
 
@@ -405,20 +402,20 @@ def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, sta
         picks = by_pair[(level, fit)]
         if not picks and hi == 0:
             out.append({"tier": level, "reason": "no-quota", "rule": lv.rule,
-                        "text": ps.message("why-not.no-quota", level_signal=_level_signal(level), fit=fit)})
+                        "text": ps.message("why-not.no-quota", level_signal=tier_label(level), fit=fit)})
         elif not picks:
             out.append({"tier": level, "reason": "not-reached", "rule": lv.rule,
-                        "text": ps.message("why-not.not-reached", level_signal=_level_signal(level), fit=fit,
+                        "text": ps.message("why-not.not-reached", level_signal=tier_label(level), fit=fit,
                                            lo=lo, hi=hi)})
         elif picks:
             last = picks[-1]
             out.append({"tier": level, "reason": "outranked", "rule": lv.rule, "outranked_by": last.program,
-                        "text": ps.message("why-not.outranked", level_signal=_level_signal(level), fit=fit,
+                        "text": ps.message("why-not.outranked", level_signal=tier_label(level), fit=fit,
                                            last_pick=last.program, last_score=fmt_value(last.score),
                                            score=fmt_value(score), tie_note=_tie_note(score, last.score))})
         else:
             out.append({"tier": level, "reason": "full", "rule": lv.rule,
-                        "text": ps.message("why-not.full", level_signal=_level_signal(level), fit=fit, lo=lo, hi=hi,
+                        "text": ps.message("why-not.full", level_signal=tier_label(level), fit=fit, lo=lo, hi=hi,
                                            taken=len(picks), score=fmt_value(score))})
     return out
 

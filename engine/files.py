@@ -6,6 +6,7 @@ expected. Writers never leave a half-written file and never overwrite one of the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -31,7 +32,7 @@ def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:
     except OSError as exc:
         raise InputError([Problem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
     _refuse_unless_small_regular_file(name, st, max_bytes)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(name, flags)
     except OSError as exc:
@@ -133,10 +134,8 @@ def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ..
             os.chmod(tmp, stat.S_IMODE(existing.st_mode))
         os.replace(tmp, target)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise _cannot_write(path, exc) from None
         raise
@@ -163,8 +162,7 @@ def _sync_directory(directory: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(dfd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(dfd)
     finally:
         os.close(dfd)

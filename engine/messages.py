@@ -31,6 +31,11 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+def tier_label(level: str) -> str:
+    """How a tier reads in a sentence: "signal" for single-level signals, else "gold signal"."""
+    return "signal" if level == "signal" else f"{level} signal"
+
+
 def template_fields(template: str) -> set[str]:
     """The `{names}` a format template uses (raises ValueError on a malformed template)."""
     return {name for _, name, _, _ in Formatter().parse(template) if name}

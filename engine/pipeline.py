@@ -21,10 +21,11 @@ from .errors import InputError, Problem
 from .facts import ID_KEY, Fact, FactStore, make_fact
 from .geography import locate
 from .inputs import Profile, Shortlist, load_profile, load_programs
+from .messages import tier_label
 from .model import Aggregate, PolicySet, Resolution
 from .policy_check import check_policy_set
-from .schemas import load_schema
 from .runtime import Firing, firing_bound, runtime_for
+from .schemas import load_schema
 
 
 @dataclass(frozen=True)
@@ -319,11 +320,6 @@ def _allocate(store: FactStore, ctx: dict[str, Any], signals: SignalSpec) -> tup
     return quotas, allocate(quotas, candidates, institution_scope=ctx.get("scope") == "institution")
 
 
-def _label(level: str) -> str:
-    """How a tier reads in a sentence: "signal" for single-level signals, else "gold signal"."""
-    return "signal" if level == "signal" else f"{level} signal"
-
-
 def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
     for pick in allocation.picks:
         store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
@@ -332,10 +328,10 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})
         store.add({TYPE_KEY: "level_summary", "level": lv.level, "available": lv.available,
-                   "label": _label(lv.level),
+                   "label": tier_label(lv.level),
                    "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
         for fit in lv.shortfalls:
-            store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit, "label": _label(lv.level),
+            store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit, "label": tier_label(lv.level),
                        "minimum": lv.ranges[fit][0], "assigned": lv.counts.get(fit, 0), "rule": "allocate"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -50,9 +51,30 @@ def schema_problems(name: str, instance: Any, filename: str, positions: dict[Pat
                     *, path_prefix: Path = (), line_of: Any = None) -> list[Problem]:
     """Validate `instance`; turn every error into a located, readable `Problem`."""
     problems: list[Problem] = []
-    for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+    errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    misspelled = _misspelled_required(errors)
+    for error in errors:
+        if error.validator == "required" and (tuple(error.absolute_path), _missing_name(error)) in misspelled:
+            continue  # the unknown field's "did you mean" already says it
         problems.extend(_describe(error, filename, positions, path_prefix, line_of))
     return problems
+
+
+def _missing_name(error: jsonschema.ValidationError) -> str:
+    text = str(error.message)
+    return text.split("'")[1] if text.count("'") >= 2 else ""
+
+
+def _misspelled_required(errors: list[jsonschema.ValidationError]) -> set[tuple[Any, str]]:
+    """(object path, required name) pairs where an unknown key in that object looks like the name."""
+    out: set[tuple[Any, str]] = set()
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = list((_schema_of(error).get("properties") or {}).keys())
+            for key in set(error.instance) - set(allowed):
+                for guess in difflib.get_close_matches(key, allowed, n=1, cutoff=0.6):
+                    out.add((tuple(error.absolute_path), guess))
+    return out
 
 
 def _line(positions: dict[Path, int], path: Path) -> int | None:
@@ -70,7 +92,7 @@ def _describe(error: jsonschema.ValidationError, filename: str, positions: dict[
     line = line_of(path) if line_of else _line(positions, path)
     field = dotted(path)
     if error.validator == "additionalProperties":
-        allowed = sorted((error.schema.get("properties") or {}).keys())
+        allowed = sorted((_schema_of(error).get("properties") or {}).keys())
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         out = []
         for key in extra:
@@ -129,18 +151,25 @@ def shown_value(inst: Any) -> str:
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 2] + "…" + text[-1]
 
 
+def _schema_of(error: jsonschema.ValidationError) -> dict[str, Any]:
+    """The (sub)schema that failed, as a mapping (jsonschema types it as mapping, bool or unset)."""
+    return dict(error.schema) if isinstance(error.schema, Mapping) else {}
+
+
 def _message(error: jsonschema.ValidationError) -> str:
-    v, inst, s = error.validator, error.instance, error.schema
+    v, inst, s = error.validator, error.instance, _schema_of(error)
     shown = shown_value(inst)
     if v == "enum":
-        return f"got {shown}; expected one of: {', '.join(map(str, error.validator_value))}"
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"got {shown}; expected one of: {', '.join(map(str, choices))}"
     if v == "type":
         return f"got {shown}; expected {_type_name(error.validator_value)}"
     if v == "required":
         return str(error.message).replace("is a required property", "is required but missing")
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         lo, hi = s.get("minimum"), s.get("maximum")
-        rng = f"between {lo} and {hi}" if lo is not None and hi is not None else f"{v} {error.validator_value}"
+        rng = (f"between {lo} and {hi}" if lo is not None and hi is not None
+               else f"{v} {error.validator_value}")
         return f"got {shown}; expected a value {rng}"
     if v == "pattern":
         desc = s.get("description")
@@ -168,10 +197,11 @@ def _short_message(text: str, limit: int = 200) -> str:
 
 
 def _type_name(t: Any) -> str:
-    names = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes/no (true/false)",
-             "array": "a list", "object": "a mapping of fields", "null": "nothing"}
+    names = {"integer": "a whole number", "number": "a number", "string": "text",
+             "boolean": "true or false", "array": "a list", "object": "a mapping of fields",
+             "null": "nothing"}
     if isinstance(t, list):
-        return " or ".join(names.get(x, x) for x in t)
+        return " or ".join(names.get(x, str(x)) for x in t)
     return names.get(t, str(t))
 
 
