@@ -20,6 +20,7 @@ from typing import Any
 
 from .compiler import TYPE_KEY, flat, member_key
 from .model import AnyOf, Pattern, Rule, Test
+from .values import arithmetic
 
 Fact = Mapping[str, Any]
 
@@ -121,13 +122,8 @@ def resolve(value: Any, own: Fact, own_alias: str, bound: Mapping[str, Fact]) ->
         left, right = resolve(value[1], own, own_alias, bound), resolve(value[2], own, own_alias, bound)
         if not (_number(left) and _number(right)):
             return MISSING
-        if value[0] == "add":
-            return left + right
-        if value[0] == "sub":
-            return left - right
-        if value[0] == "mul":
-            return left * right
-        return left / right if right else MISSING
+        result = arithmetic(value[0], left, right)
+        return MISSING if result is None else result
     return value
 
 

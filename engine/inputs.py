@@ -193,6 +193,10 @@ def _programs_from_csv(text: str, name: str) -> Shortlist:
     except csv.Error as exc:
         raise _csv_error(name, 1, exc) from None
     columns = [h.strip() for h in header]
+    padding = 0  # spreadsheets often end every line with a comma: empty trailing columns are padding
+    while columns and columns[-1] == "" and len(columns) > 1:
+        columns.pop()
+        padding += 1
     header_problems = _header_problems(name, columns, props, list(schema["required"]))
     if header_problems:
         raise InputError(capped(header_problems, name))
@@ -214,6 +218,9 @@ def _programs_from_csv(text: str, name: str) -> Shortlist:
         if len(rows) >= MAX_PROGRAMS:
             more = sum(1 for r in reader if any(c.strip() for c in r))
             raise InputError([_too_many(name, len(rows) + 1 + more)])
+        if len(cells) > len(columns) and len(cells) <= len(columns) + padding \
+                and not any(c.strip() for c in cells[len(columns):]):
+            cells = cells[:len(columns)]
         if len(cells) != len(columns):
             problems.add(Problem(name, start, None, f"row has {len(cells)} values but the header has "
                                  f"{len(columns)} columns", "check for a missing or extra comma"))

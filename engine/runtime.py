@@ -36,6 +36,7 @@ from .errors import EngineError
 from .facts import Fact, FactStore
 from .model import Assertion, FindingAction, PolicySet, Rule
 from .templates import render
+from .values import arithmetic
 
 DEFAULT_FIRING_BOUND_PER_FACT = 60
 DEFAULT_FIRING_BOUND_MIN = 2_000
@@ -83,13 +84,7 @@ def eval_value(value: Any, matched: dict[str, Fact]) -> Any:
         left, right = eval_value(value[1], matched), eval_value(value[2], matched)
         if left is None or right is None:
             return None
-        if value[0] == "add":
-            return left + right
-        if value[0] == "sub":
-            return left - right
-        if value[0] == "mul":
-            return left * right
-        return left / right if right else None
+        return arithmetic(value[0], left, right)
     return value
 
 
