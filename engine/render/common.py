@@ -102,6 +102,12 @@ def humanize(slug: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def place_parts(p: dict[str, Any]) -> list[str]:
+    """Where a program is and what kind it is: state, division, region, setting (those known)."""
+    return [str(x) for x in (p.get("state"), area_label(p.get("division") or "") or None, p.get("region"),
+                             p.get("setting")) if x]
+
+
 def area_label(division: str) -> str:
     """A Census division's name as printed: 'east-north-central' -> 'East North Central'."""
     return " ".join(w.capitalize() for w in (division or "").split("-"))

@@ -20,12 +20,12 @@ from signalwise.engine.errors import input_error
 
 from .common import (
     STEP_LABEL,
-    area_label,
     chain,
     decision_label,
     facts_summary,
     firing_entries,
     fmt,
+    place_parts,
     points_of,
     program_index,
     score_part_label,
@@ -146,16 +146,7 @@ def _prov(entry: dict[str, Any], indent: str) -> list[str]:
 
 
 def _header(p: dict[str, Any]) -> list[str]:
-    place = " · ".join(
-        str(x)
-        for x in (
-            p.get("state"),
-            area_label(p.get("division") or "") or None,
-            p.get("region"),
-            p.get("setting"),
-        )
-        if x
-    )
+    place = " · ".join(place_parts(p))
     score = f" · score: {fmt(p['score'])}" if p.get("score") is not None else ""
     return [
         f"{p['id']} · {p['name']}",

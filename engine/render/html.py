@@ -38,6 +38,7 @@ from .common import (
     is_signaled,
     one_line_reason,
     parse_source,
+    place_parts,
     program_index,
     report_texts,
     score_parts,
@@ -529,16 +530,7 @@ def _programs(doc: _Doc) -> str:
 
 
 def _program(doc: _Doc, p: dict[str, Any]) -> str:
-    place = " · ".join(
-        e(x)
-        for x in (
-            p.get("state"),
-            area_label(p.get("division") or "") or None,
-            p.get("region"),
-            p.get("setting"),
-        )
-        if x
-    )
+    place = " · ".join(e(x) for x in place_parts(p))
     score = f" · score {e(fmt(p['score']))}" if p.get("score") is not None else ""
     out = [
         f'<article class="program d-{_slug(p["decision"])}" id="{doc.anchor[p["id"]]}">',

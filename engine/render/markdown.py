@@ -30,6 +30,7 @@ from .common import (
     is_signaled,
     one_line_reason,
     parse_source,
+    place_parts,
     program_index,
     report_texts,
     score_parts,
@@ -322,16 +323,7 @@ def _programs(doc: _Doc) -> list[str]:
 
 
 def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
-    place = " · ".join(
-        md(x)
-        for x in (
-            p.get("state"),
-            area_label(p.get("division") or "") or None,
-            p.get("region"),
-            p.get("setting"),
-        )
-        if x
-    )
+    place = " · ".join(md(x) for x in place_parts(p))
     score = f" · score {fmt(p['score'])}" if p.get("score") is not None else ""
     out = [
         f"### {md(p['name'])} ({md(p['id'])}): {md(decision_label(p['decision']))}, {md(p['fit'])}",
