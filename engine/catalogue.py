@@ -79,7 +79,11 @@ class Catalogue:
 
     def specialty_policy(self, cycle: str, specialty: str) -> Policy | None:
         path = self.specialty_path(cycle, specialty)
-        return load_policy(path, self.root) if path.is_file() else None
+        try:
+            exists = path.is_file()
+        except OSError:  # e.g. a name too long for the file system: no such policy
+            return None
+        return load_policy(path, self.root) if exists else None
 
     def all_specialty_policies(self) -> tuple[Policy, ...]:
         paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]

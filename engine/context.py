@@ -27,7 +27,7 @@ class SignalSpec:
 def parse_signals_option(text: str) -> SignalSpec:
     """`7` -> one level named `signal`; `gold=3,silver=7` -> tiered levels in the order given."""
     raw = text.strip()
-    if raw.isdigit():
+    if re.fullmatch(r"[0-9]+", raw):
         count = int(raw)
         if count > 100:
             raise _opt(f"got {count}; expected at most 100 signals")

@@ -126,8 +126,11 @@ def _check_overrides(req: Request) -> None:
     props = load_schema("profile")["properties"]
     problems = []
     for key, value in (("specialty", req.specialty), ("cycle", req.cycle)):
-        pattern = props[key]["pattern"]
-        if value is not None and not re.fullmatch(pattern, value):
+        pattern, longest = props[key]["pattern"], props[key].get("maxLength", 64)
+        if value is not None and len(value) > longest:
+            problems.append(Problem("command line", None, f"--{key}", f"is {len(value)} characters long; "
+                                    f"expected at most {longest}"))
+        elif value is not None and not re.fullmatch(pattern, value):
             problems.append(Problem("command line", None, f"--{key}", f"got {value!r}; expected text matching "
                                     f"{pattern}", props[key].get("description")))
     if problems:

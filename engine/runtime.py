@@ -74,6 +74,10 @@ class _Host(durable_engine.Host):
     def get_action(self, action_name: str) -> Any:
         return self._actions[action_name]
 
+    def _run(self) -> None:
+        """Start no background threads: durable-rules' Host polls every ruleset from two timer threads
+        every 0.2 s and would run pending activations itself, racing our synchronous agenda."""
+
 
 def eval_value(value: Any, matched: dict[str, Fact]) -> Any:
     """Evaluate an assertion value against matched facts (literal, reference or arithmetic)."""
