@@ -222,7 +222,10 @@ def evaluate_applicant(task: Task) -> Outcome:
         if missing:
             raise InputError(missing)
         assert app.profile is not None and app.programs is not None
-        stamps = input_stamps(app)
+        try:
+            stamps = input_stamps(app)
+        except OSError:  # vanished since discovery: evaluate() reports it as the input error it is
+            stamps = {}
         report = build_report(evaluate(Request(str(app.profile), str(app.programs))))
         text = RENDERERS[task.fmt](report)
         outcome = summarise(app.name, report, report_name(app.name, task.fmt))
@@ -324,32 +327,26 @@ def default_workers() -> int:
 
 def _run_pool(tasks: list[Task], workers: int, pairs: list[tuple[str, str]]) -> Iterator[Outcome]:
     """Outcomes in completion order. A worker that dies (a crash in the rules engine's C core) breaks the
-    pool: it is restarted and the unfinished applicants are retried; an applicant that was being
-    evaluated during two crashes is reported as an internal error instead of being retried again.
+    pool: the applicants that were queued or running are then evaluated one at a time, each in a fresh
+    worker, so only the one that crashes is reported (as an internal error); the rest go on in a new pool.
     """
     remaining = list(tasks)
-    suspicion: dict[str, int] = {}
     while remaining:
         finished: set[str] = set()
         in_flight: list[Task] = []
         try:
             yield from _pool_pass(remaining, workers, pairs, finished, in_flight)
+            return
         except BrokenProcessPool:
-            for task in in_flight:
-                suspicion[task.applicant.name] = suspicion.get(task.applicant.name, 0) + 1
-            retry = []
-            for task in remaining:
-                name = task.applicant.name
-                if name in finished:
-                    continue
-                if suspicion.get(name, 0) >= 2:
-                    yield _failed(task, "internal", "internal error: a worker process crashed (twice) while "
-                                  "evaluating this applicant", time.perf_counter())
-                else:
-                    retry.append(task)
-            remaining = retry
-            continue
-        remaining = []
+            suspects = [t for t in in_flight if t.applicant.name not in finished]
+        settled = finished | {t.applicant.name for t in suspects}
+        remaining = [t for t in remaining if t.applicant.name not in settled]
+        for task in suspects:
+            try:
+                yield from _pool_pass([task], 1, pairs, set(), [])
+            except BrokenProcessPool:
+                yield _failed(task, "internal", "internal error: the worker process crashed while evaluating "
+                              "this applicant", time.perf_counter())
 
 
 def _pool_pass(tasks: list[Task], workers: int, pairs: list[tuple[str, str]], finished: set[str],

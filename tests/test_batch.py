@@ -212,3 +212,58 @@ def test_input_changed_behind_the_reports_back_is_noticed(cohort: Path, tmp_path
     rows = {r["applicant"]: r for r in summary(out)}
     assert rows["strong-im"]["this_run"] == "evaluated"
     assert rows["moderate-fm"]["this_run"] == "reused"
+
+
+CRASHING_WORKER = '''
+import importlib.abc, importlib.util, os, sys
+
+class _Crash(importlib.abc.MetaPathFinder):
+    """Make the pool worker die (as a segfault in the rules engine would) on one applicant."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "signalwise.engine.batch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            real = module.evaluate_applicant
+
+            def evaluate_applicant(task):
+                if task.applicant.name == os.environ["CRASH_APPLICANT"] and os.getpid() != int(os.environ["BATCH_PID"]):
+                    os._exit(7)
+                return real(task)
+
+            evaluate_applicant.__module__ = module.__name__
+            evaluate_applicant.__qualname__ = "evaluate_applicant"
+            module.evaluate_applicant = evaluate_applicant
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+if os.environ.get("CRASH_APPLICANT"):
+    sys.meta_path.insert(0, _Crash())
+'''
+
+
+def test_a_crashing_worker_blames_only_its_applicant(cohort: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for name in ("broken", "no-shortlist"):
+        shutil.rmtree(cohort / name)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CRASHING_WORKER, encoding="utf-8")
+    out = tmp_path / "out"
+    code = ("import os; os.environ['BATCH_PID'] = str(os.getpid()); "
+            "from signalwise.cli.main import main; main()")
+    env = {**os.environ, "PYTHONPATH": str(hook), "CRASH_APPLICANT": "moderate-fm"}
+    proc = subprocess.run([sys.executable, "-c", code, "batch", str(cohort), "-o", str(out), "--workers", "2"],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stderr  # an internal error for one applicant
+    rows = {r["applicant"]: r for r in summary(out)}
+    assert rows["moderate-fm"]["status"] == "error" and "crashed" in rows["moderate-fm"]["error"], proc.stderr
+    assert {rows[n]["status"] for n in EXAMPLE_NAMES if n != "moderate-fm"} == {"ok"}
