@@ -1,6 +1,8 @@
 """Load the applicant's two files: the profile (YAML) and the program shortlist (CSV or YAML).
 
-Both are typed by their JSON Schema; every problem is reported at once with file, line and field.
+Both are typed by their JSON Schema; every problem is reported at once with file, line and field (up
+to 50 per file: a CSV stops being read at the 51st). Limits and the spreadsheet-formula rule are listed
+in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -222,7 +224,8 @@ def _programs_from_csv(text: str, name: str) -> Shortlist:
                 and not any(c.strip() for c in cells[len(columns):]):
             cells = cells[:len(columns)]
         if len(cells) != len(columns):
-            problems.add(Problem(name, start, None, f"row has {len(cells)} values but the header has "
+            values = "value" if len(cells) == 1 else "values"
+            problems.add(Problem(name, start, None, f"row has {len(cells)} {values} but the header has "
                                  f"{len(columns)} columns", "check for a missing or extra comma"))
             continue
         row: dict[str, Any] = {}

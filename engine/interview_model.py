@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,8 +133,18 @@ def model_path(specialty: str, cycle: str, root: Path | str | None = None) -> Pa
 def load_model(specialty: str, cycle: str, root: Path | str | None = None) -> InterviewModel | None:
     """The interview model for one specialty and cycle, or None when no file exists."""
     path = model_path(specialty, cycle, root)
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return None
+        mtime = path.stat().st_mtime
+    except OSError:
         return None
+    return _load_cached(str(path), mtime)
+
+
+@lru_cache(maxsize=256)
+def _load_cached(path: str, mtime: float) -> InterviewModel:
+    """Models are read once per process (and again only when the file changes)."""
     return load_model_file(path)
 
 

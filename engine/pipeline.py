@@ -15,7 +15,7 @@ from typing import Any
 from .allocate import Allocation, LevelQuota, LevelResult, Pick, allocate, quota_from_row
 from .candidates import build_candidates
 from .catalogue import Catalogue, bundled_root
-from .compiler import TYPE_KEY
+from .compiler import TYPE_KEY, policy_set_key
 from .context import SignalSpec, build_context, signal_spec
 from .errors import InputError, Problem
 from .facts import ID_KEY, Fact, FactStore, make_fact
@@ -112,11 +112,22 @@ def evaluate(req: Request) -> Evaluation:
     where = (profile.file, profile.positions.get(("cycle",)))
     ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
                               where=where)
-    check_policy_set(ps)
+    _check_once(ps)
     signals = signal_spec(ps, req.signals, where)
     ctx = build_context(ps, data, signals)
     _check_inputs_against_cycle(data, profile, shortlist, ctx)
     return run(req, profile, shortlist, ps, signals, data, ctx)
+
+
+_CHECKED: set[str] = set()
+
+
+def _check_once(ps: PolicySet) -> None:
+    """Semantic checks depend only on the policies' content: run them once per process per policy set."""
+    key = policy_set_key(ps)
+    if key not in _CHECKED:
+        check_policy_set(ps)
+        _CHECKED.add(key)
 
 
 def _check_overrides(req: Request) -> None:

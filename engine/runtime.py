@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +60,7 @@ class _Session:
     stage: CompiledStage
     rules: dict[str, Rule]
     firings: list[Firing]
-    queue: list[Fact] = field(default_factory=list)
+    queue: deque[Fact] = field(default_factory=deque)
     errors: list[tuple[Rule, BaseException]] = field(default_factory=list)
     bound: int = 0
     count: int = 0
@@ -180,9 +180,10 @@ class Runtime:
                 for fact in initial:
                     self._assert(session, sid, fact)
                 while session.queue:
-                    fact = session.queue.pop(0)
+                    fact = session.queue.popleft()
                     if fact[TYPE_KEY] in stage.consumes:
                         self._assert(session, sid, fact)
+                self._check_state(session, sid)
             finally:
                 self._session = None
                 self._drop_session(stage.ruleset, sid)
@@ -223,6 +224,9 @@ class Runtime:
                 raise EngineError(_runaway_message(s))
             raise EngineError(f"rule {rule.id} ({rule.policy}) failed while firing: "
                               f"{type(exc).__name__}: {exc}")
+
+    def _check_state(self, s: _Session, sid: str) -> None:
+        """Once per stage: anything the engine itself recorded as an action failure is an error too."""
         state = self._host.get_state(s.stage.ruleset, sid)
         if isinstance(state, dict) and state.get("exception"):
             raise EngineError(f"the rules engine reported an action failure in stage {s.stage.name}: "
