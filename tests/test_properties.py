@@ -305,7 +305,7 @@ def corrupted_shortlist(draw: st.DrawFn) -> tuple[str, int, str]:
         return "\n".join(lines) + "\n", len(lines), "duplicate program id"
     if kind == "short-row":
         lines[row] = lines[row].rsplit(",", 3)[0]
-        return "\n".join(lines) + "\n", row + 1, "values but the header has"
+        return "\n".join(lines) + "\n", row + 1, "but the header has"
     col = draw(st.sampled_from(sorted(CSV_CORRUPTIONS)))
     bad = draw(st.sampled_from(CSV_CORRUPTIONS[col][0]))
     cells = next(csv.reader([lines[row]]))

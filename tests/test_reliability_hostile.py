@@ -99,7 +99,7 @@ def test_csv_that_never_closes_a_quote_is_refused(tmp_path: Path) -> None:
 
 def test_csv_of_a_million_bad_rows_stops_after_fifty_problems(tmp_path: Path) -> None:
     bad = PROGRAMS.splitlines()[0] + "\n" + "x\n" * 1_000_000
-    _expect_refused(write_inputs(tmp_path, programs=bad), "programs.csv:51: row has 1 values",
+    _expect_refused(write_inputs(tmp_path, programs=bad), "programs.csv:51: row has 1 value but",
                     "stopped reading at line 52 after 50 problems")
 
 

@@ -506,7 +506,7 @@ def test_many_problems_stop_the_reading_after_fifty(tmp_path: Path) -> None:
     rows = [PROGRAMS.splitlines()[0]] + ["x"] * 500
     result = run_cli(*write_inputs(tmp_path, programs="\n".join(rows) + "\n"))
     assert_input_error(result, f"stopped reading at line {MAX_PROBLEMS + 2} after {MAX_PROBLEMS} problems")
-    assert result.output.count("row has 1 values") == MAX_PROBLEMS
+    assert result.output.count("row has 1 value but") == MAX_PROBLEMS
 
 
 def test_many_problems_in_a_yaml_file_are_capped_with_a_count(tmp_path: Path) -> None:
