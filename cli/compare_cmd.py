@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .options import evaluation_inputs
+
 if TYPE_CHECKING:
     from signalwise.engine.interview_model import GainInputs
     from signalwise.engine.pipeline import Evaluation
@@ -22,17 +24,9 @@ PLAN_TITLES = {"yours": "your plan", "guide": "guide plan", "optimal": "optimal 
 
 
 @click.command("compare")
-@click.option("--profile", "profile", required=True, type=click.Path(dir_okay=True),
-              help="Applicant profile (YAML).")
-@click.option("--programs", "programs", required=True, type=click.Path(dir_okay=True),
-              help="Program shortlist (CSV or YAML); its interview_rate_* columns override the model.")
+@evaluation_inputs
 @click.option("--plan", "plan", required=True, type=click.Path(dir_okay=True),
               help="Your plan: a YAML mapping of program id -> tier (e.g. GSI-01: gold).")
-@click.option("--specialty", help="Override the profile's specialty.")
-@click.option("--cycle", help="Override the profile's cycle.")
-@click.option("--signals", "signals", help="What-if signal counts: 7, or gold=3,silver=12.")
-@click.option("--policies", "policies", type=click.Path(file_okay=False),
-              help="Use policies (and policies/models) from this folder instead of the bundled ones.")
 @click.option("--at-least", "at_least", default=None,
               help="Interview counts k for P(at least k), comma-separated (default 1,3,5,8,10,12,15).")
 @click.option("--maximize-p-at-least", "goal_k", type=click.IntRange(1, 200), default=None,

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import click
 
+from .options import evaluation_inputs
+
 
 @click.command("evaluate")
-@click.option("--profile", "profile", required=True, type=click.Path(dir_okay=True),
-              help="Applicant profile (YAML).")
-@click.option("--programs", "programs", required=True, type=click.Path(dir_okay=True),
-              help="Program shortlist (CSV with a header row, or YAML list).")
-@click.option("--specialty", help="Override the profile's specialty, e.g. family-medicine.")
-@click.option("--cycle", help="Override the profile's cycle, e.g. eras-2026.")
-@click.option("--signals", "signals", help="What-if signal counts: 7, or gold=3,silver=12.")
-@click.option("--policies", "policies", type=click.Path(file_okay=False),
-              help="Use policies from this folder instead of the bundled ones.")
+@evaluation_inputs
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
               show_default=True, help="html: one self-contained, printable file (use with -o).")
 @click.option("--strategy", type=click.Choice(["guide", "gain"]), default="guide", show_default=True,
