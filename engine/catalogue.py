@@ -16,8 +16,6 @@ from .errors import InputError, PolicyError, Problem
 from .model import Policy, PolicySet
 from .policy_load import load_policy_file
 
-ENGINE_VERSION = "1.0.0"
-
 
 def bundled_root() -> Path:
     """Filesystem path of the bundled policies (package data)."""

@@ -13,7 +13,7 @@ from typing import Any
 from .allocate import NearMiss, Pick
 from .compiler import TYPE_KEY, flat
 from .errors import EngineError
-from .facts import ID_KEY, Fact, public
+from .facts import ID_KEY, Fact
 from .messages import tier_label
 from .model import AnyOf, PolicySet, Rule, SourceRef, Test
 from .pipeline import Evaluation, ResolutionOutcome, sha256_text
@@ -477,6 +477,3 @@ def _context_entries(ev: Evaluation) -> dict[str, Any]:
                       "source": sig_source, "note": spec.specialty.signals_note if spec and spec.specialty else None}
     return dict(sorted(out.items()))
 
-
-def public_fact(fact: Fact) -> dict[str, Any]:
-    return public(fact)

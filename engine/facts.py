@@ -39,16 +39,6 @@ def make_fact(ftype: str, values: dict[str, Any]) -> Fact:
     return out
 
 
-def public(fact: Fact) -> dict[str, Any]:
-    """A fact as shown to people: dotted field names, no engine bookkeeping."""
-    return {unflat(k): v for k, v in sorted(fact.items())
-            if k not in INTERNAL and "__has__" not in k and not k.endswith("__count") and k != TYPE_KEY}
-
-
-def unflat(key: str) -> str:
-    return next((name for name, k in RESERVED.items() if k == key), key.replace("__", "."))
-
-
 def content_key(fact: Fact) -> tuple[tuple[str, Any], ...]:
     """Hashable identity of a fact's content (lists become tuples; bookkeeping keys ignored)."""
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
