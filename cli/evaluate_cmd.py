@@ -21,10 +21,12 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
     """Recommend which programs get which signal, and explain every decision."""
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.explain import build_report
-    from signalwise.engine.files import write_atomic
+    from signalwise.engine.files import refuse_overwriting_inputs, write_atomic
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
 
+    if output:
+        refuse_overwriting_inputs(output, (profile, programs))
     req = Request(profile, programs, specialty, cycle,
                   parse_signals_option(signals) if signals is not None else None, policies, strategy)
     report = build_report(evaluate(req))

@@ -6,6 +6,7 @@ package data, so an installed copy works outside the repository.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -109,14 +110,21 @@ class Catalogue:
         if spec is None and not allow_missing_specialty:
             if cycle not in cycles:
                 raise InputError([Problem(file, line, "cycle", f"no policies for cycle '{cycle}'",
-                                          f"cycles available: {', '.join(cycles) or 'none'}; "
+                                          f"{_did_you_mean(cycle, cycles)}cycles available: "
+                                          f"{', '.join(cycles) or 'none'}; "
                                           "or pass --signals to evaluate without a specialty policy")])
             names = self.specialties(cycle)
             raise InputError([Problem(file, line, "specialty",
                                       f"no policy for specialty '{specialty}' in {cycle}",
-                                      f"specialties in {cycle}: {', '.join(names) or 'none'}; "
+                                      f"{_did_you_mean(specialty, names)}specialties in {cycle}: "
+                                      f"{', '.join(names) or 'none'}; "
                                       "or pass --signals to evaluate with your own signal counts")])
         return PolicySet(self.guidance(), spec)
+
+
+def _did_you_mean(name: str, options: list[str]) -> str:
+    guess = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean '{guess[0]}'? " if guess else ""
 
 
 def _cycle_sort_key(name: str) -> tuple[str, int]:

@@ -92,6 +92,18 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
+def refuse_overwriting_inputs(path: str | Path, inputs: tuple[str | Path, ...]) -> None:
+    """`-o` must not name one of the run's inputs (checked before any work, and again when writing)."""
+    target = Path(path)
+    for inp in inputs:
+        try:
+            if target.exists() and os.path.samefile(target, inp):
+                raise InputError([Problem(str(path), None, "-o", "output would overwrite an input file",
+                                          "choose another output path")])
+        except FileNotFoundError:
+            continue
+
+
 def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ...] = ()) -> None:
     """Write `content` to `path` via a temporary file and rename, so a failure never clobbers it.
 
@@ -101,13 +113,7 @@ def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ..
     non-regular targets are written directly: there is no file to protect.
     """
     target = Path(path)
-    for inp in inputs:
-        try:
-            if target.exists() and os.path.samefile(target, inp):
-                raise InputError([Problem(str(path), None, "-o", "output would overwrite an input file",
-                                          "choose another output path")])
-        except FileNotFoundError:
-            continue
+    refuse_overwriting_inputs(path, inputs)
     if target.is_dir():
         raise InputError([Problem(str(path), None, "-o", "output path is a directory",
                                   "give a file name")])

@@ -113,9 +113,19 @@ def evaluate(req: Request) -> Evaluation:
     ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
                               where=where)
     _check_once(ps)
-    signals = signal_spec(ps, req.signals, where)
+    problems: list[Problem] = []
+    try:
+        signals = signal_spec(ps, req.signals, where)
+    except InputError as exc:  # report it together with the input checks below, not one run later
+        problems.extend(exc.problems)
+        signals = SignalSpec("single", (), "unknown")
     ctx = build_context(ps, data, signals)
-    _check_inputs_against_cycle(data, profile, shortlist, ctx)
+    try:
+        _check_inputs_against_cycle(data, profile, shortlist, ctx)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
     return run(req, profile, shortlist, ps, signals, data, ctx)
 
 

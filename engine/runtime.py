@@ -212,6 +212,9 @@ class Runtime:
                 continue  # distinct content (we de-duplicate first): a hash collision, retry salted
             except MemoryError:
                 raise EngineError("the rules engine ran out of sessions or memory") from None
+            except durable_rules_engine.error as exc:  # the C core refused: a policy/engine fault, not input
+                raise EngineError(f"the rules engine failed on a {fact[TYPE_KEY]} fact in stage "
+                                  f"{s.stage.name}: {exc}") from None
         else:
             raise EngineError("the rules engine kept rejecting a distinct fact as a duplicate: "
                               f"{fact[TYPE_KEY]}")
