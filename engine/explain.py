@@ -27,16 +27,7 @@ LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
     src, at = ps.source(policy_ref, ref)
-    if src is None:
-        return None
-    text = src.title
-    if at:
-        text += f" — “{at}”"
-    if src.url:
-        text += f" <{src.url}>"
-    tag = {"A": "official", "B": "peer-reviewed", "C": "secondary", "guide": "the guide",
-           "assumption": "signalwise assumption"}.get(src.reliability, src.reliability)
-    return f"{text} [{tag}]"
+    return src.describe(at) if src is not None else None
 
 
 def _used_fields(rule: Rule) -> dict[str, set[str]]:

@@ -26,6 +26,7 @@ from .candidates import build_candidates
 from .catalogue import bundled_root
 from .errors import InputError, PolicyError, Problem
 from .files import read_text
+from .model import Source
 from .outcome import NONE, Rate, gain_of
 from .schemas import schema_problems
 from .yamlsafe import load_yaml_text
@@ -38,19 +39,7 @@ TIERS_OF = {"single": ("signal",), "tiered": ("gold", "silver")}
 # shortlist column for each tier name; other tier names (e.g. from --signals a=3) have no column
 SHORTLIST_COLUMNS = {"gold": "interview_rate_gold", "silver": "interview_rate_silver",
                      "signal": "interview_rate_signaled", NONE: "interview_rate_unsignaled"}
-RELIABILITY_TEXT = {"A": "official", "B": "peer-reviewed", "C": "secondary",
-                    "assumption": "signalwise assumption", "shortlist": "your shortlist"}
 _STRENGTH = {"A": 0, "B": 1, "C": 2, "shortlist": 2, "assumption": 3}
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    key: str
-    title: str
-    reliability: str
-    url: str | None = None
-    publisher: str | None = None
-    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +49,7 @@ class Adjustment:
     graduate_types: tuple[str, ...] | None
     tiers: tuple[str, ...]
     multiply: float
-    source: ModelSource
+    source: Source
     note: str
 
     def applies(self, tier: str, fit: str | None, graduate_type: str | None) -> bool:
@@ -85,7 +74,7 @@ class InterviewModel:
     unknown: dict[str, str]           # tier -> note saying what is known instead
     adjustments: tuple[Adjustment, ...]
     notes: tuple[str, ...]
-    sources: dict[str, ModelSource]
+    sources: dict[str, Source]
     file: str
 
     @property
@@ -112,13 +101,8 @@ class InterviewModel:
                                  "source": source_text(a.source), "note": a.note} for a in self.adjustments]}
 
 
-def source_text(src: ModelSource, at: str | None = None) -> str:
-    text = src.title
-    if at:
-        text += f" — “{at}”"
-    if src.url:
-        text += f" <{src.url}>"
-    return f"{text} [{RELIABILITY_TEXT.get(src.reliability, src.reliability)}]"
+def source_text(src: Source, at: str | None = None) -> str:
+    return src.describe(at)
 
 
 def models_root(root: Path | str | None = None) -> Path:
@@ -176,8 +160,8 @@ def load_model_file(path: Path | str, display: str | None = None) -> InterviewMo
             p = p[:-1]
         return positions.get(p)
 
-    sources = {k: ModelSource(k, v["title"], v["reliability"], v.get("url"), v.get("publisher"),
-                              v.get("note"))
+    sources = {k: Source(k, v["title"], v["reliability"], url=v.get("url"), publisher=v.get("publisher"),
+                          note=v.get("note"))
                for k, v in data["sources"].items()}
     expected_stem = f"{data['cycle']}.{data['specialty']}"
     if path.stem != expected_stem:

@@ -13,6 +13,10 @@ from typing import Any
 Value = Any
 
 
+RELIABILITY_TEXT = {"A": "official", "B": "peer-reviewed", "C": "secondary", "guide": "the guide",
+                    "assumption": "signalwise assumption", "shortlist": "your shortlist"}
+
+
 @dataclass(frozen=True)
 class Source:
     key: str
@@ -21,6 +25,11 @@ class Source:
     url: str | None = None
     note: str | None = None
     publisher: str | None = None
+
+    def describe(self, at: str | None = None) -> str:
+        """How a report cites this source: title, section, address and reliability."""
+        text = self.title + (f" — “{at}”" if at else "") + (f" <{self.url}>" if self.url else "")
+        return f"{text} [{RELIABILITY_TEXT.get(self.reliability, self.reliability)}]"
 
 
 @dataclass(frozen=True)
