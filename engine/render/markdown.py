@@ -300,13 +300,15 @@ def _show_interest(doc: _Doc) -> list[str]:
             f"- **No signal because:** {md(one_line_reason(p))}",
         ]
         for adv in p["advice"]:
-            out.append(
-                f"- {md(adv['text'])}"
-                + (f" **What to do:** {md(adv['advice'])}" if adv.get("advice") else "")
-                + f"\\\n  {doc.prov(adv)}"
-            )
+            out.append(_advice_line(doc, adv))
         out.append("")
     return out
+
+
+def _advice_line(doc: _Doc, adv: dict[str, Any]) -> str:
+    """One way to show interest without a signal, with what to do and where the advice comes from."""
+    what = f" **What to do:** {md(adv['advice'])}" if adv.get("advice") else ""
+    return f"- {md(adv['text'])}{what}\\\n  {doc.prov(adv)}"
 
 
 def _programs(doc: _Doc) -> list[str]:
@@ -377,11 +379,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
     if p.get("advice"):
         out += ["**Show interest another way**", ""]
         for adv in p["advice"]:
-            out.append(
-                f"- {md(adv['text'])}"
-                + (f" **What to do:** {md(adv['advice'])}" if adv.get("advice") else "")
-                + f"\\\n  {doc.prov(adv)}"
-            )
+            out.append(_advice_line(doc, adv))
         out.append("")
     return out
 
