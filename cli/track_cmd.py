@@ -29,7 +29,8 @@ def _date(value: str | None, flag: str) -> date | None:
 @click.option("--target", type=click.IntRange(1, 100), help="Your interview target, if the policy has none.")
 @click.option("--review-from", "review_from", help="Date programs started reviewing, if the policy has none.")
 @click.option("--policies", type=click.Path(file_okay=False), help="Use policies from this folder.")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
+              show_default=True, help="html: one self-contained page with the pace chart (use with -o).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the result here.")
 def track_command(log: str, programs: str, report: str | None, as_of: str | None, specialty: str | None,
                   cycle: str | None, target: int | None, review_from: str | None, policies: str | None,

@@ -6,7 +6,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from signalwise.engine.inputs import _row_obviously_valid
 from signalwise.engine.schemas import load_schema, validator
 

@@ -142,3 +142,13 @@ def test_example_log_yaml_form_is_accepted(tmp_path: Path, plan: Path) -> None:
                    "  - {program: GSI-01, date: 2025-09-03, event: signaled, tier: gold}\n")
     data = run_track(log, plan, "--as-of", "2025-11-01")
     assert data["season"]["invites"] == 1
+
+
+def test_html_form_has_the_pace_chart_and_no_external_references(tmp_path: Path, plan: Path) -> None:
+    log = log_with_invites(tmp_path, [("GSI-09", "2025-10-02"), ("GSI-21", "2025-10-20")])
+    result = run_cli("track", "--log", str(log), "--programs", str(GSI / "programs.csv"), "--report", str(plan),
+                     "--as-of", "2025-11-15", "--target", "12", "--format", "html")
+    assert result.exit_code == 0, result.output
+    page = result.output
+    assert page.startswith("<!DOCTYPE html>") and '<svg class="chart" id="pace-chart"' in page
+    assert "stroke-dasharray" in page and "http://" not in page and "https://" not in page.split("<pre>")[0]

@@ -8,6 +8,7 @@ sizes, integer or one-decimal coordinates, no ids that depend on anything but th
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -255,4 +256,37 @@ def region_chart(report: dict[str, Any], rows: list[AreaRow], outside: list[dict
         f"are marked</text>"
     )
     out.append("</g></svg>")
+    return "\n".join(out)
+
+
+def pace_chart(timeline: list[dict[str, Any]]) -> str:
+    """Invitations over the season (a step line) against the expected pace (a dashed line), weekly."""
+    width, height, left, bottom, top = 640, 260, 44, 36, 16
+    top_value = math.ceil(max([r["invites"] for r in timeline] + [r["expected"] or 0 for r in timeline] + [1]))
+    span = max(len(timeline) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (width - left - 12) * i / span
+
+    def y(v: float) -> float:
+        return height - bottom - (height - bottom - top) * v / top_value
+
+    desc = "; ".join(f"{r['date']}: {r['invites']} invitation(s)"
+                     + (f", about {_n(r['expected'])} expected" if r["expected"] is not None else "")
+                     for r in timeline)
+    out = _open("pace-chart", width, height, "Invitations over time against the expected pace", desc)
+    out.append(f'<line x1="{left}" y1="{_n(y(0))}" x2="{width - 12}" y2="{_n(y(0))}" stroke="#555"/>')
+    for v in sorted({0, top_value // 2, top_value}):
+        out.append(f'<text x="{left - 6}" y="{_n(y(v) + 4)}" text-anchor="end" font-size="11">{v}</text>')
+    actual = " ".join(f"{_n(x(i))},{_n(y(r['invites']))}" for i, r in enumerate(timeline))
+    out.append(f'<polyline points="{actual}" fill="none" stroke="#1f5fa8" stroke-width="2.5"/>')
+    expected = [(i, r["expected"]) for i, r in enumerate(timeline) if r["expected"] is not None]
+    if expected:
+        pts = " ".join(f"{_n(x(i))},{_n(y(v))}" for i, v in expected)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="#b5651d" stroke-width="2" '
+                   'stroke-dasharray="6 4"/>')
+    for i, anchor in ((0, "start"), (len(timeline) - 1, "end")):
+        out.append(f'<text x="{_n(x(i))}" y="{height - 14}" text-anchor="{anchor}" font-size="11">'
+                   f'{_t(timeline[i]["date"])}</text>')
+    out.append("</svg>")
     return "\n".join(out)

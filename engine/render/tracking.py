@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
+
+from .svg import pace_chart
 
 
 def _pct(x: float | None) -> str:
@@ -68,7 +71,30 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
     return out
 
 
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"
+        "pre{white-space:pre-wrap}@media print{body{margin:0}}")
+
+
+def _html(result: dict[str, Any]) -> str:
+    """One self-contained page: the Markdown text as preformatted text, and the pace chart as inline SVG."""
+    body = escape("\n".join(_lines(result, True)))
+    chart = ""
+    if result["timeline"]:
+        rows = "".join(f"<tr><td>{escape(r['date'])}</td><td>{r['invites']}</td>"
+                       f"<td>{'' if r['expected'] is None else r['expected']}</td></tr>" for r in result["timeline"])
+        chart = (f"<figure>{pace_chart(result['timeline'])}<figcaption>Invitations (solid) against the expected "
+                 "pace (dashed), week by week.</figcaption></figure><table><tr><th>date</th><th>invitations</th>"
+                 f"<th>expected</th></tr>{rows}</table>")
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+            f"<title>signalwise track {escape(result['as_of'])}</title><style>{_CSS}</style></head><body>"
+            f"{chart}<pre>{body}</pre></body></html>\n")
+
+
 def render_tracking(result: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        return _html(result)
     return "\n".join(_lines(result, fmt == "md"))
