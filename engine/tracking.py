@@ -268,6 +268,16 @@ def _season(tracked: list[dict[str, Any]], as_of: date) -> dict[str, Any]:
     }
 
 
+def _invited_by(tracked: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:
+    """Programs and invitations grouped by one field (signal tier or fit), sorted by that field."""
+    out: dict[str, dict[str, int]] = {}
+    for t in tracked:
+        row = out.setdefault(t[key], {"programs": 0, "invited": 0})
+        row["programs"] += 1
+        row["invited"] += t["status"] == "invited"
+    return dict(sorted(out.items()))
+
+
 def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[str, Any],
             tracked: list[dict[str, Any]], firings: list[Firing], store: FactStore, review_from: date | None,
             pace_points: list[dict[str, Any]], season_src: str | None, target_src: str | None,
@@ -287,17 +297,7 @@ def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[
     order = {"critical": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda x: (order[x["level"]], x["rule"]))
     advice.sort(key=lambda x: (x["program"], x["rule"]))
-    by_tier: dict[str, dict[str, int]] = {}
-    for t in tracked:
-        key = t["tier"]
-        row = by_tier.setdefault(key, {"programs": 0, "invited": 0})
-        row["programs"] += 1
-        row["invited"] += t["status"] == "invited"
-    by_fit: dict[str, dict[str, int]] = {}
-    for t in tracked:
-        row = by_fit.setdefault(t["fit"], {"programs": 0, "invited": 0})
-        row["programs"] += 1
-        row["invited"] += t["status"] == "invited"
+    by_tier, by_fit = _invited_by(tracked, "tier"), _invited_by(tracked, "fit")
     timeline = []
     if review_from is not None:
         invites = sorted(date.fromisoformat(str(t["invited_on"])) if not isinstance(t["invited_on"], date)
@@ -318,7 +318,7 @@ def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[
                  "target_min": ctx.get("target_min"), "target_max": ctx.get("target_max"),
                  "target_source": target_src, "expected_by_now": ctx.get("expected_by_now"),
                  "status": next((f["status"] for f in store.of_type("pace_status")), "unknown")},
-        "by_signal_tier": dict(sorted(by_tier.items())), "by_fit": dict(sorted(by_fit.items())),
+        "by_signal_tier": by_tier, "by_fit": by_fit,
         "silent_signaled": [t["id"] for t in tracked if t["signaled"] and t["status"] == "silent"],
         "programs": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in t.items()} for t in tracked],
         "findings": findings, "advice": advice, "timeline": timeline,
