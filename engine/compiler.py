@@ -71,7 +71,7 @@ def quota_table_rules(table: QuotaTable) -> tuple[Rule, ...]:
         payload = {
             "table": table.id, "row": row.id, "level": table.level,
             "quota": json.dumps([list(q) for q in row.quota]), "shares": json.dumps([list(s) for s in row.shares]),
-            "caps": json.dumps([list(c) for c in row.caps]),
+            "caps": json.dumps([list(c) for c in row.caps]), "optional": json.dumps(list(row.optional)),
             "fill_order": json.dumps(list(row.fill_order)), "overflow": json.dumps(list(row.overflow)),
             "extension": row.extension,
         }

@@ -10,13 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from .allocate import NearMiss, Pick
 from .compiler import TYPE_KEY, flat
 from .errors import EngineError
 from .facts import ID_KEY, Fact
 from .messages import tier_label
 from .model import AnyOf, PolicySet, Rule, SourceRef, Test
 from .pipeline import Evaluation, ResolutionOutcome, sha256_text
+from .plan.claims import Claim, PlanView, build_claims, check_claims, level_reason
+from .plan.quotas import LevelQuota
 from .runtime import Firing
 from .templates import fmt_value, render
 
@@ -117,9 +118,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                                                  for o in ev.resolutions}
     tier_outcome = next((o for o in ev.resolutions if o.resolution.produces == "applicant_tier"), None)
     picks = {p.program: p for p in ev.allocation.picks}
-    near = defaultdict(list)
-    for n in ev.allocation.near_misses:
-        near[n.program].append(n)
+    claims = _checked_claims(ev)
     quota_firings = {f.rule.id: f for f in ev.firings if any(ev.store.get(o)[TYPE_KEY] == "quota_row"
                                                              for o in f.outputs)}
     finding_firings = [f for f in ev.firings if f.findings]
@@ -133,7 +132,8 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                      "source": source_text(ps, f.rule.policy, f.rule.source)})
     scores = _score_entries(ev)
-    idx = _Index.of(ev)
+    homes = _home_entries(ev, by_output)
+    sentences = _Sentences.of(ev, claims, quota_firings, by_output)
     programs = []
     for prog in sorted(ev.store.of_type("program"), key=lambda p: p[ID_KEY]):
         pid = prog[ID_KEY]
@@ -144,7 +144,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                               "a `program-fit` and a `program-status` resolution with defaults are required")
         fit, status = fit_o.value, status_o.value
         pick = picks.get(pid)
-        decision = pick.level if pick else ("excluded" if status == "excluded" else
+        decision = pick.level if pick else ("excluded" if status in ("excluded", "reserve") else
                                             "exempt" if status == "exempt" else "none")
         because: list[dict[str, Any]] = []
         if fit_o:
@@ -152,19 +152,22 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         if status_o:
             because += _outcome_entries(ev, status_o, by_output)
         score = sum(s["points"] for s in scores.get(pid, []))
-        if status == "eligible":
+        if status in ("eligible", "reserve") or pick is not None:
             because += [s["entry"] for s in scores.get(pid, [])]
-            because.append(_allocation_entry(ev, idx, pid, pick, near.get(pid, []), quota_firings, score, fit))
+            because.append(sentences.allocation_entry(pid))
         programs.append({
             "id": pid, "name": prog["name"], "state": prog["state"], "division": prog.get("division"),
             "region": prog.get("region"), "setting": prog.get("setting"), "fit": fit, "decision": decision,
-            "score": round(score, 4) if status == "eligible" else None,
+            "score": round(score, 4) if status in ("eligible", "reserve") else None,
+            "status": status,
+            "allocation": claims[pid].to_json() if pid in claims else _no_claim(ev, status),
             "because": because,
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
                           + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
-            "why_not": _why_not(ev, idx, pid, decision, fit, status, score, by_output,
-                                [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
+            "why_not": sentences.why_not(pid, decision, status,
+                                         [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
+            **({"home": homes[pid]} if pid in homes else {}),
         })
     if tier_outcome is None:
         raise EngineError("the policies did not resolve the applicant's tier (an `applicant_tier` resolution "
@@ -260,6 +263,23 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
     return dict(sorted(out.items()))
 
 
+def _home_entries(ev: Evaluation, by_output: dict[int, list[Firing]]) -> dict[str, dict[str, Any]]:
+    """The home program, named: which specialty home rule applied, what it means, and its source."""
+    ps = ev.policy_set
+    spec = ps.specialty.specialty if ps.specialty else None
+    rule_source = source_text(ps, ps.specialty.ref, spec.home_rule_source) if ps.specialty and spec else None
+    out: dict[str, dict[str, Any]] = {}
+    for fact in ev.store.of_type("home_program"):
+        firing = next(iter(by_output.get(int(fact["_id"]), [])), None)
+        if firing is None:
+            continue
+        out[str(fact["program"])] = {
+            "home_rule": fact.get("home_rule"), "rule": firing.rule.id, "policy": firing.rule.policy,
+            "text": _clean(firing.text), "home_rule_source": rule_source,
+            "home_rule_note": _clean(spec.home_rule_note) if spec and spec.home_rule_note else None}
+    return out
+
+
 def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in ev.firings:
@@ -281,134 +301,204 @@ def _a_level(level: str) -> str:
     return "a signal" if level == "signal" else f"a {level} signal"
 
 
-def _tie_note(score: float, other: float) -> str:
-    return " (equal scores are ordered by program id)" if score == other else ""
+def _checked_claims(ev: Evaluation) -> dict[str, Claim]:
+    """The allocation claims, verified against the final plan: a false claim is a bug, never printed."""
+    statuses = {f["program"]: str(f["status"]) for f in ev.store.of_type("program_status")}
+    rates = ev.optimization.inputs.rates if ev.optimization is not None and ev.request.strategy == "gain" else None
+    scope = ev.context.get("scope") == "institution"
+    claims = build_claims(ev.candidates, ev.quotas, ev.allocation, statuses, rates=rates, institution_scope=scope)
+    decisions = {p.program: p.level for p in ev.allocation.picks}
+    false = check_claims(claims, ev.candidates, ev.quotas, decisions, metric=ev.allocation.metric, rates=rates,
+                         institution_scope=scope)
+    if false:
+        raise EngineError("the plan's explanation would claim something untrue (a signalwise bug): "
+                          + "; ".join(false[:5]))
+    return claims
+
+
+def _no_claim(ev: Evaluation, status: str) -> dict[str, Any]:
+    """Programs the allocator never saw (no signal levels at all this cycle)."""
+    return Claim("", ev.allocation.metric, None, None, held_back_by=status if status != "eligible" else "no-signals",
+                 kind=status).to_json()
 
 
 @dataclass(frozen=True)
-class _Index:
-    """Lookups the explainer needs for every program, built once per report."""
+class _Sentences:
+    """Renders every allocation and why-not sentence from the claims (and only from them)."""
 
-    picks_by_pair: dict[tuple[str, str], list[Pick]]
+    ev: Evaluation
+    claims: dict[str, Claim]
+    quota_firings: dict[str, Firing]
+    by_output: dict[int, list[Firing]]
     blocks: dict[str, dict[str, Fact]]
+    precedence_text: dict[str, str]       # program -> why it waits (the rule that put it on the later side)
+    reserve_text: dict[str, str]          # program -> why it was set aside (the soft exclusion)
+    plan: PlanView
 
     @classmethod
-    def of(cls, ev: Evaluation) -> _Index:
-        picks: dict[tuple[str, str], list[Pick]] = defaultdict(list)
-        for p in ev.allocation.picks:
-            picks[(p.level, p.fit)].append(p)
+    def of(cls, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],
+           by_output: dict[int, list[Firing]]) -> _Sentences:
         blocks: dict[str, dict[str, Fact]] = defaultdict(dict)
         for b in ev.store.of_type("level_block"):
             blocks[b["program"]][b["level"]] = b
-        return cls(picks, blocks)
+        later: dict[str, str] = {}
+        for m in ev.store.of_type("precedence_member"):
+            if m.get("side") == "later":
+                f = by_output.get(int(m["_id"]), [])
+                if f:
+                    later.setdefault(str(m["program"]), _clean(f[0].text))
+        reserve: dict[str, str] = {}
+        for v in ev.store.of_type("status_vote"):
+            if v.get("status") == "reserve":
+                f = by_output.get(int(v["_id"]), [])
+                if f:
+                    reserve.setdefault(str(v["program"]), _clean(f[0].text))
+        return cls(ev, claims, quota_firings, by_output, blocks, later, reserve, _plan_view(ev))
 
+    # -- pieces
+    def msg(self, key: str, **values: Any) -> str:
+        return _clean(self.ev.policy_set.message(key, **values))
 
-def _allocation_entry(ev: Evaluation, idx: _Index, pid: str, pick: Pick | None, misses: list[NearMiss],
-                      quota_firings: dict[str, Firing], score: float, fit: str) -> dict[str, Any]:
-    """HOW the allocator treated an eligible program: picked (and in which pass) or why not."""
-    ps = ev.policy_set
-    levels = {lv.level: lv for lv in ev.allocation.levels}
+    def quota(self, level: str) -> LevelQuota | None:
+        return next((q for q in self.ev.quotas if q.level == level), None)
 
-    def entry(key: str, at_level: str | None, facts: dict[str, Any], **values: Any) -> dict[str, Any]:
-        lv = levels.get(at_level or "")
-        qf = quota_firings.get(lv.rule or "") if lv else None
-        return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key),
-                "text": _clean(ps.message(key, **values)),
+    def range_text(self, level: str, fit: str) -> str:
+        q = self.quota(level)
+        if q is None or not q.ranges:
+            return self.msg("range.none")
+        lo, hi = q.fit_range(fit)
+        return self.msg("range.extension" if q.extension else "range.guide", lo=lo, hi=hi)
+
+    def value_text(self, value: float | None) -> str:
+        metric = self.ev.allocation.metric
+        shown = "unknown" if value is None else (fmt_value(round(value, 4)) if metric == "score"
+                                                  else f"{value:+.2f}")
+        return self.msg(f"value.{metric}", value=shown)
+
+    def ids(self, ids: tuple[str, ...] | list[str], limit: int = 4) -> str:
+        shown = list(ids)[:limit]
+        more = len(ids) - len(shown)
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+    def tie_note(self, cl: Claim) -> str:
+        return self.msg("allocation.tie", ties=self.ids(cl.tied_with)) if cl.tied_with else ""
+
+    def entry(self, key: str, level: str | None, facts: dict[str, Any], text: str) -> dict[str, Any]:
+        ps = self.ev.policy_set
+        q = self.quota(level or "")
+        qf = self.quota_firings.get(q.rule or "") if q else None
+        return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key), "text": text,
                 "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None, "facts": facts}
 
-    if pick is not None and pick.step == "optimal" and ev.optimization is not None:
-        lv = levels[pick.level]
-        opt = ev.optimization
-        row = opt.inputs.rates.get(pid) or {}
-        rate, rate_none = row.get(pick.level), row.get("none")
-        detail = next((s["text"] for s in opt.explanation["signals"] if s["program"] == pid), "")
-        gain = (rate.value - rate_none.value) if rate is not None and rate_none is not None else None
-        return entry("allocation.pick.optimal", pick.level,
-                     {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
-                                 "rank": pick.rank}},
-                     a_level=_a_level(pick.level), gain="unknown" if gain is None else f"{gain:+.2f}",
-                     rate="unknown" if rate is None else f"{rate.value:.2f}",
-                     rate_none="unknown" if rate_none is None else f"{rate_none.value:.2f}",
-                     rate_source=(rate.source if rate is not None else "no rate"), strategy=opt.strategy,
-                     fit=pick.fit, rank=pick.rank, available=lv.available, detail=detail)
-    if pick is not None:
-        lv = levels[pick.level]
-        lo, hi = lv.ranges.get(pick.fit, (0, 0))
-        return entry(f"allocation.pick.{pick.step}", pick.level,
-                     {"signal": {"fact": "signal", "program": pid, "level": pick.level, "fit": pick.fit,
-                                 "rank": pick.rank}},
-                     a_level=_a_level(pick.level), score=fmt_value(pick.score), fit=pick.fit, lo=lo, hi=hi,
-                     rank=pick.rank, available=lv.available)
-    covered = ev.allocation.covered.get(pid)
-    if covered:
-        return entry("allocation.covered", None, {}, covered_by=covered)
-    by_pair = idx.picks_by_pair
-    for miss in misses:
-        lv = levels[miss.level]
-        lo, hi = lv.ranges.get(miss.fit, (0, 0))
-        last = by_pair[(miss.level, miss.fit)][-1] if by_pair[(miss.level, miss.fit)] else None
-        if last is not None:
-            key = "allocation.near-miss" if len(by_pair[(miss.level, miss.fit)]) >= hi else \
-                "allocation.near-miss.other-fits"
-            return entry(key, miss.level, {}, a_level=_a_level(miss.level), fit=miss.fit,
-                         score=fmt_value(miss.score), last_pick=last.program, last_score=fmt_value(last.score),
-                         lo=lo, hi=hi, tie_note=_tie_note(miss.score, last.score))
-    last_level = ev.allocation.levels[-1].level if ev.allocation.levels else "signal"
-    last_lv = levels.get(last_level)
-    lo, hi = last_lv.ranges.get(fit, (0, 0)) if last_lv else (0, 0)
-    taken = len(by_pair[(last_level, fit)])
-    if taken == 0:
-        return entry("allocation.no-room", last_level, {}, level_signal=tier_label(last_level), fit=fit)
-    key = "allocation.outranked" if taken >= hi else "allocation.outranked.other-fits"
-    return entry(key, last_level, {}, level_signal=tier_label(last_level), fit=fit, lo=lo,
-                 hi=hi, taken=taken, score=fmt_value(score))
+    # -- the allocation step of a program's HOW chain
+    def allocation_entry(self, pid: str) -> dict[str, Any]:
+        cl = self.claims[pid]
+        level = cl.competed_for
+        fit = self.plan.candidates[pid].fit
+        facts = {"allocation": {"fact": "allocation", "program": pid, **cl.to_json()}}
+        if cl.kind in ("signaled", "beyond-range", "spare") and level is not None:
+            count = sum(1 for p in self.ev.allocation.picks if p.level == level and p.fit == fit)
+            common = {"a_level": _a_level(level), "level_signal": tier_label(level), "fit": fit,
+                      "value_text": self.value_text(cl.value), "count": count,
+                      "range_text": self.range_text(level, fit), "tie_note": self.tie_note(cl)}
+            if cl.kind == "spare":
+                why = self.reserve_text.get(pid, "")
+                return self.entry("allocation.spare", level, facts, self.msg("allocation.spare", why=why, **common))
+            if cl.kind == "beyond-range":
+                if cl.others_left:
+                    why = self.msg("allocation.beyond.held", short=" or ".join(cl.short_fits),
+                                   others=self.ids(cl.others_left))
+                elif cl.short_fits:
+                    why = self.msg("allocation.beyond.none-left", short=" or ".join(cl.short_fits))
+                else:
+                    why = self.msg("allocation.beyond.no-short")
+                return self.entry("allocation.beyond-range", level, facts,
+                                  self.msg("allocation.beyond-range", why=why, **common))
+            rank = next(p.rank for p in self.ev.allocation.picks if p.program == pid)
+            return self.entry("allocation.signaled", level, facts,
+                              self.msg("allocation.signaled", rank=rank, **common))
+        if cl.kind == "covered":
+            owner = self.ev.allocation.covered.get(pid, "")
+            return self.entry("allocation.covered", None, facts, self.msg("allocation.covered", covered_by=owner))
+        return self.entry("allocation.left-out", level, facts, self.left_out_text(pid, level, cl.outranked_by,
+                                                                                  cl.held_back_by, cl.waiting, cl))
 
-
-def _why_not(ev: Evaluation, idx: _Index, pid: str, decision: str, fit: str, status: str, score: float,
-             by_output: dict[int, list[Firing]], status_rules: list[str]) -> list[dict[str, Any]]:
-    """For each signal tier the program did not get: the blocking rule or the program that outranked it."""
-    ps = ev.policy_set
-    out = []
-    levels = [lv.level for lv in ev.allocation.levels]
-    blocks = idx.blocks.get(pid, {})
-    by_pair = idx.picks_by_pair
-    for level in levels:
-        if level == decision:
-            continue
-        if decision in levels and levels.index(decision) < levels.index(level):
-            out.append({"tier": level, "reason": "stronger-tier", "rule": None,
-                        "text": ps.message("why-not.taken", decision=decision)})
-            continue
-        if status != "eligible":
-            out.append({"tier": level, "reason": status, "rule": status_rules[0] if status_rules else None,
-                        "text": ps.message("why-not.status", status=status)})
-            continue
-        if level in blocks:
-            f = by_output.get(int(blocks[level]["_id"]), [])
-            out.append({"tier": level, "reason": "blocked", "rule": f[0].rule.id if f else None,
-                        "text": ps.message("why-not.blocked", text=_clean(f[0].text) if f else level)})
-            continue
-        lv = next(x for x in ev.allocation.levels if x.level == level)
-        lo, hi = lv.ranges.get(fit, (0, 0))
-        picks = by_pair[(level, fit)]
-        if not picks and hi == 0:
-            out.append({"tier": level, "reason": "no-quota", "rule": lv.rule,
-                        "text": ps.message("why-not.no-quota", level_signal=tier_label(level), fit=fit)})
-        elif not picks:
-            out.append({"tier": level, "reason": "not-reached", "rule": lv.rule,
-                        "text": ps.message("why-not.not-reached", level_signal=tier_label(level), fit=fit,
-                                           lo=lo, hi=hi)})
-        elif picks:
-            last = picks[-1]
-            out.append({"tier": level, "reason": "outranked", "rule": lv.rule, "outranked_by": last.program,
-                        "text": ps.message("why-not.outranked", level_signal=tier_label(level), fit=fit,
-                                           last_pick=last.program, last_score=fmt_value(last.score),
-                                           score=fmt_value(score), tie_note=_tie_note(score, last.score))})
+    def left_out_text(self, pid: str, level: str | None, outranked: tuple[str, ...], held: str | None,
+                      waiting: tuple[str, ...], cl: Claim) -> str:
+        fit = self.plan.candidates[pid].fit
+        if level is None:
+            return self.msg("allocation.no-level")
+        common = {"level_signal": tier_label(level), "fit": fit, "value_text": self.value_text(cl.value),
+                  "range_text": self.range_text(level, fit)}
+        first = (self.msg("allocation.outranked", others=self.ids(outranked), **common) if outranked
+                 else self.msg("allocation.not-signaled", **common))
+        if held == "range-full":
+            second = self.msg("allocation.held.range-full", **common)
+        elif held == "other-fits":
+            second = self.msg("allocation.held.other-fits", **common)
+        elif held == "reserve":
+            second = self.msg("allocation.held.reserve", why=self.reserve_text.get(pid, ""), **common)
+        elif held is not None and waiting:
+            second = self.msg("allocation.held.precedence", waiting=self.ids(waiting),
+                              why=self.precedence_text.get(pid, ""), **common)
+        elif held is not None:
+            second = self.msg("allocation.held.precedence-displaced", **common)
         else:
-            out.append({"tier": level, "reason": "full", "rule": lv.rule,
-                        "text": ps.message("why-not.full", level_signal=tier_label(level), fit=fit, lo=lo, hi=hi,
-                                           taken=len(picks), score=fmt_value(score))})
-    return out
+            second = ""
+        return _clean(f"{first} {second} {self.tie_note(cl) if outranked else ''}")
+
+    # -- WHY-NOT per level
+    def why_not(self, pid: str, decision: str, status: str, status_rules: list[str]) -> list[dict[str, Any]]:
+        ev = self.ev
+        ps = ev.policy_set
+        out: list[dict[str, Any]] = []
+        levels = [q.level for q in ev.quotas]
+        cl = self.claims.get(pid)
+        blocks = self.blocks.get(pid, {})
+        cand = self.plan.candidates.get(pid)
+        for level in levels:
+            if level == decision:
+                continue
+            if decision in levels and levels.index(decision) < levels.index(level):
+                out.append({"tier": level, "reason": "stronger-tier", "rule": None,
+                            "text": ps.message("why-not.taken", decision=decision)})
+                continue
+            if status not in ("eligible", "reserve") or cand is None or cl is None:
+                out.append({"tier": level, "reason": status, "rule": status_rules[0] if status_rules else None,
+                            "text": ps.message("why-not.status", status=status)})
+                continue
+            if level in blocks:
+                f = self.by_output.get(int(blocks[level]["_id"]), [])
+                out.append({"tier": level, "reason": "blocked", "rule": f[0].rule.id if f else None,
+                            "text": ps.message("why-not.blocked", text=_clean(f[0].text) if f else level)})
+                continue
+            if cl.kind == "covered":
+                out.append({"tier": level, "reason": "institution", "rule": None,
+                            "text": self.msg("allocation.covered", covered_by=ev.allocation.covered.get(pid, ""))})
+                continue
+            plan = self.plan
+            outranked, held, waiting = level_reason(plan, cand, level)
+            q = self.quota(level)
+            entry: dict[str, Any] = {"tier": level, "reason": held or ("outranked" if outranked else "not-signaled"),
+                                     "rule": q.rule if q else None,
+                                     "text": self.left_out_text(pid, level, outranked, held, waiting,
+                                                                _with_value(cl, plan.value(pid, level)))}
+            if outranked:
+                entry["outranked_by"] = outranked[-1]
+                entry["outranked_by_all"] = list(outranked)
+            out.append(entry)
+        return out
+
+
+def _with_value(cl: Claim, value: float) -> Claim:
+    from dataclasses import replace
+    return replace(cl, value=value)
+
+
+def _plan_view(ev: Evaluation) -> PlanView:
+    rates = ev.optimization.inputs.rates if ev.optimization is not None and ev.request.strategy == "gain" else None
+    return PlanView.of(ev.candidates, ev.quotas, {p.program: p.level for p in ev.allocation.picks},
+                       ev.allocation.metric, rates, ev.context.get("scope") == "institution")
 
 
 def _outcome(ev: Evaluation) -> dict[str, Any] | None:
@@ -416,7 +506,7 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
     opt = ev.optimization
     if opt is None or not opt.inputs.has_data():
         return None
-    from .outcome import outcome
+    from .plan.outcome import outcome
 
     decisions = {p.program: p.level for p in ev.allocation.picks}
     result: dict[str, Any] = outcome(decisions, opt.inputs.rates,

@@ -151,6 +151,7 @@ class QuotaRow:
     rationale: str | None
     source: SourceRef
     line: int | None
+    optional: tuple[str, ...] = ()   # fits the row allows "if any": their minimum is 0
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .allocate import Allocation, LevelQuota, LevelResult, Pick, allocate, quota_from_row
-from .candidates import build_candidates
 from .catalogue import Catalogue, bundled_root
 from .compiler import TYPE_KEY, policy_set_key
 from .context import SignalSpec, build_context, signal_spec
@@ -23,6 +21,10 @@ from .geography import locate
 from .inputs import Profile, Shortlist, load_profile, load_programs
 from .messages import tier_label
 from .model import Aggregate, PolicySet, Resolution
+from .plan.allocate import allocate
+from .plan.candidates import build_candidates
+from .plan.interview_model import GainInputs, gain_inputs, has_rate_columns
+from .plan.quotas import Allocation, Candidate, LevelQuota, quota_from_row
 from .policy_check import check_policy_set
 from .runtime import Firing, firing_bound, runtime_for
 from .schemas import load_schema
@@ -36,7 +38,7 @@ class Request:
     cycle: str | None = None
     signals: SignalSpec | None = None
     policies: str | None = None  # policy root; default: the bundled policies
-    strategy: str = "guide"      # guide: the guide's ratios are hard quotas; gain: maximise expected interviews
+    strategy: str = "guide"      # guide: the applicant's preferences; gain: expected interviews (needs rates)
 
 
 @dataclass
@@ -52,11 +54,13 @@ class ResolutionOutcome:
 
 @dataclass
 class Optimization:
-    """The interview-gain side of an evaluation: rates used, the solver's plan and its explanation."""
+    """The interview-rate side of an evaluation: the rates known, and under strategy "gain" the plan's
+    description and what each signal buys. Under strategy "guide" the rates never choose a program; they
+    only give the plan's expected outcome."""
 
     strategy: str
-    inputs: Any          # interview_model.GainInputs
-    plan: Any | None     # optimize.Plan, None when the rates cannot tell programs apart
+    inputs: GainInputs
+    plan: Any | None     # optimize.Plan under strategy "gain", else None
     explanation: dict[str, list[dict[str, Any]]]
 
 
@@ -74,6 +78,7 @@ class Evaluation:
     quotas: list[LevelQuota]
     resolutions: list[ResolutionOutcome] = field(default_factory=list)
     optimization: Optimization | None = None
+    candidates: list[Candidate] = field(default_factory=list)
 
     def by_output(self) -> dict[int, list[Firing]]:
         out: dict[int, list[Firing]] = defaultdict(list)
@@ -120,6 +125,8 @@ def evaluate(req: Request) -> Evaluation:
         problems.extend(exc.problems)
         signals = SignalSpec("single", (), "unknown")
     ctx = build_context(ps, data, signals)
+    ctx["strategy"] = req.strategy
+    ctx["shortlist_has_rates"] = has_rate_columns(shortlist.programs)
     try:
         _check_inputs_against_cycle(data, profile, shortlist, ctx)
     except InputError as exc:
@@ -207,19 +214,16 @@ def run(req: Request, profile: Profile, shortlist: Shortlist, ps: PolicySet, sig
     firings: list[Firing] = []
     bound = firing_bound(len(store.facts))
     outcomes: list[ResolutionOutcome] = []
-    allocation = Allocation([], [], [], {})
+    allocation = Allocation([], [], {})
     quotas: list[LevelQuota] = []
+    candidates: list[Candidate] = []
     optimization: Optimization | None = None
     for stage in ps.stages:
         if stage.kind == "rules":
             runtime.run_stage(stage.name, store, firings, bound)
         else:
-            quotas, allocation = _allocate(store, ctx, signals)
-            partial = Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas)
-            optimization = _optimize(partial)
-            if optimization is not None and optimization.plan is not None:
-                allocation = allocation_from_plan(optimization.plan, quotas, allocation, optimization.inputs)
-            _add_allocation_facts(store, allocation)
+            quotas, candidates, allocation, optimization = _plan(req, data, shortlist, store, ctx, signals)
+            _add_allocation_facts(store, allocation, candidates, ps)
         for agg in ps.aggregates:
             if agg.after == stage.name:
                 _aggregate(store, agg)
@@ -227,70 +231,42 @@ def run(req: Request, profile: Profile, shortlist: Shortlist, ps: PolicySet, sig
             if res.after == stage.name:
                 outcomes.extend(_resolve(store, res))
     return Evaluation(req, profile, shortlist, ps, signals, ctx, store, firings, allocation, quotas, outcomes,
-                      optimization)
+                      optimization, candidates)
 
 
-def _optimize(ev: Evaluation) -> Optimization | None:
-    """Choose signals by interview gain when the rates allow it (see docs/optimizer.md).
+def _plan(req: Request, data: dict[str, Any], shortlist: Shortlist, store: FactStore, ctx: dict[str, Any],
+          signals: SignalSpec) -> tuple[list[LevelQuota], list[Candidate], Allocation, Optimization | None]:
+    """Quotas from the matched rows, candidates from the facts, then the one allocation model.
 
-    `gain` needs rates and says so; `guide` uses them only to choose within the guide's quotas and
-    keeps the rule-based plan when no rate is known (the solver is not even imported then).
+    Interview rates choose programs only under strategy "gain" (which needs them); under "guide" they
+    only describe the plan's expected outcome.
     """
-    from .interview_model import gain_inputs
+    rows = {r["level"]: r for r in store.of_type("quota_row")}
+    quotas = [quota_from_row(level, count, rows.get(level)) for level, count in signals.tiers]
+    candidates = build_candidates(store)
+    scope = ctx.get("scope") == "institution"
+    if not quotas:
+        return quotas, candidates, Allocation([], [], {}), None
+    inputs = gain_inputs(specialty=str(ctx["specialty"]), cycle=str(ctx["cycle"]), programs=shortlist.programs,
+                         shortlist_file=shortlist.file,
+                         graduate_type=(data.get("applicant") or {}).get("graduate_type"),
+                         candidates=candidates, quotas=quotas, institution_scope=scope, root=req.policies)
+    gain = req.strategy == "gain"
+    if gain:
+        inputs.require_data(shortlist.file)
+    allocation = allocate(quotas, candidates, strategy=req.strategy, rates=inputs.rates if gain else None,
+                          institution_scope=scope)
+    inputs.covered = dict(allocation.covered)
+    plan = None
+    explanation: dict[str, list[dict[str, Any]]] = {"signals": [], "unused": []}
+    if gain:
+        from .plan.optimize import describe_plan, explain_plan
 
-    if not ev.quotas:
-        return None
-    inputs = gain_inputs(ev)
-    if ev.request.strategy == "gain":
-        inputs.require_data(ev.shortlist.file)
-    if not inputs.has_data() or (ev.request.strategy == "guide" and not _gains_differ(inputs)):
-        # Nothing to choose by: the guide's score-based picks stand; the rates still give the outcome.
-        return Optimization(ev.request.strategy, inputs, None, {"signals": [], "unused": []})
-    from .optimize import explain_plan, optimize
-
-    plan = optimize(inputs.candidates, inputs.quotas, inputs.rates, ev.request.strategy,
-                    institution_scope=inputs.institution_scope, prefer=inputs.prefer)
-    explanation = explain_plan(plan.decisions, inputs.candidates, inputs.quotas, inputs.rates,
-                               institution_scope=inputs.institution_scope, strategy=ev.request.strategy)
-    return Optimization(ev.request.strategy, inputs, plan, explanation)
-
-
-def _gains_differ(inputs: Any) -> bool:
-    """Do the rates rank eligible programs differently for some tier (not one specialty-wide mean)?"""
-    from .outcome import gain_of
-
-    for level in inputs.levels:
-        gains = {round(g, 9) for c in inputs.candidates if c.eligible
-                 if (g := gain_of(inputs.rates, c.program, level)) is not None}
-        if len(gains) > 1:
-            return True
-    return False
-
-
-def allocation_from_plan(plan: Any, quotas: list[LevelQuota], rule_based: Allocation, inputs: Any) -> Allocation:
-    """The optimizer's decisions in the allocator's shape, so facts and explanations stay uniform."""
-    from .outcome import gain_of
-
-    by_id = {c.program: c for c in inputs.candidates}
-    picks: list[Pick] = []
-    levels = []
-    for q in quotas:
-        chosen = sorted((p for p, t in plan.decisions.items() if t == q.level),
-                        key=lambda p: (-(gain_of(inputs.rates, p, q.level) or 0.0), p))
-        for rank, pid in enumerate(chosen, start=1):
-            c = by_id[pid]
-            picks.append(Pick(pid, q.level, c.fit, c.score, "optimal", rank))
-        counts = dict(plan.counts.get(q.level, {}))
-        short = [fit for fit, n in sorted(plan.shortfall.get(q.level, {}).items()) if n > 0]
-        levels.append(LevelResult(q.level, q.count, len(chosen), dict(q.ranges), counts, q.rule, short))
-    covered: dict[str, str] = {}
-    if inputs.institution_scope:
-        owner = {by_id[p].institution: p for p in sorted(plan.decisions) if by_id[p].institution}
-        for c in inputs.candidates:
-            o = owner.get(c.institution or "")
-            if o and o != c.program and c.program not in plan.decisions:
-                covered[c.program] = o
-    return Allocation(picks, [], levels, covered)
+        decisions = {p.program: p.level for p in allocation.picks}
+        plan = describe_plan("gain", "expected", decisions, candidates, quotas, inputs.rates, 0.0, 0, [])
+        explanation = explain_plan(decisions, candidates, quotas, inputs.rates, institution_scope=scope,
+                                   strategy="gain")
+    return quotas, candidates, allocation, Optimization(req.strategy, inputs, plan, explanation)
 
 
 def _aggregate(store: FactStore, agg: Aggregate) -> None:
@@ -337,17 +313,12 @@ def _resolve(store: FactStore, res: Resolution) -> list[ResolutionOutcome]:
     return out
 
 
-def _allocate(store: FactStore, ctx: dict[str, Any], signals: SignalSpec) -> tuple[list[LevelQuota], Allocation]:
-    rows = {r["level"]: r for r in store.of_type("quota_row")}
-    quotas = [quota_from_row(level, count, rows.get(level)) for level, count in signals.tiers]
-    candidates = build_candidates(store)
-    return quotas, allocate(quotas, candidates, institution_scope=ctx.get("scope") == "institution")
-
-
-def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
+def _add_allocation_facts(store: FactStore, allocation: Allocation, candidates: list[Candidate],
+                          ps: PolicySet) -> None:
+    signaled = {p.program for p in allocation.picks}
     for pick in allocation.picks:
         store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
-                   "rank": pick.rank, "rule": "allocate"})
+                   "rank": pick.rank, "step": pick.step, "rule": "allocate"})
     for lv in allocation.levels:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})
@@ -355,8 +326,15 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation) -> None:
                    "label": tier_label(lv.level),
                    "assigned": lv.assigned, "unused": lv.available - lv.assigned, "rule": "allocate"})
         for fit in lv.shortfalls:
+            # "none-left": no eligible program of this fit could take one; "constraint": some could, but
+            # the applicant's own constraints (e.g. must-have areas first) kept them out.
+            open_left = [c for c in candidates if c.eligible and c.fit == fit and c.program not in signaled
+                         and lv.level not in c.blocked_levels]
             store.add({TYPE_KEY: "quota_shortfall", "level": lv.level, "fit": fit, "label": tier_label(lv.level),
-                       "minimum": lv.ranges[fit][0], "assigned": lv.counts.get(fit, 0), "rule": "allocate"})
+                       "minimum": lv.ranges[fit][0], "assigned": lv.counts.get(fit, 0),
+                       "cause": "constraint" if open_left else "none-left",
+                       "range_label": ps.message("range.owner.extension" if lv.extension else "range.owner.guide"),
+                       "rule": "allocate"})
 
 
 def sha256_text(text: str) -> str:

@@ -23,14 +23,17 @@ from .templates import references
 ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
 ENGINE_TYPES = {  # produced by the allocate stage
-    "signal": {"program", "level", "fit", "rank", "rule"},
+    "signal": {"program", "level", "fit", "rank", "step", "rule"},
     "level_summary": {"level", "label", "available", "assigned", "unused", "rule"},
-    "quota_shortfall": {"level", "label", "fit", "minimum", "assigned", "rule"},
+    "quota_shortfall": {"level", "label", "fit", "minimum", "assigned", "cause", "range_label", "rule"},
     "quota_missing": {"level", "available", "rule"},
 }
-QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "fill_order", "overflow", "extension", "rule"}
+QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "optional", "fill_order", "overflow",
+                    "extension", "rule"}
 CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "signals_total", "home_rule",
-                  "scope", "signal_statement", "step2_reference", "step2_reference_origin"}
+                  "scope", "signal_statement", "step2_reference", "step2_reference_origin", "step2_guide_near_example",
+                  "strategy",
+                  "shortlist_has_rates"}
 
 
 def check_policy_set(ps: PolicySet) -> None:

@@ -142,6 +142,7 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
                 quota=tuple((fit, q["min"], q["max"]) for fit, q in (row.get("quota") or {}).items()),
                 shares=tuple((fit, float(s)) for fit, s in (row.get("shares") or {}).items()),
                 caps=tuple((row.get("caps") or {}).items()),
+                optional=tuple(row.get("optional") or ()),
                 fill_order=tuple(row.get("fill_order") or ()), overflow=tuple(row.get("overflow") or ()),
                 extension=bool(row.get("extension", False)), because=row["because"],
                 rationale=row.get("rationale"), source=_src(row["source"]) or SourceRef(""),

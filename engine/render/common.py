@@ -512,3 +512,14 @@ def count_label(report: dict[str, Any], signaled: list[tuple[str, str]]) -> str:
 def signaled_label(report: dict[str, Any], pid: str, decision: str) -> str:
     """'GSI-01 (gold)' in a tiered plan, plain 'RIM-09' where every signal is the same."""
     return pid if len(tier_names(report)) <= 1 else f"{pid} ({decision})"
+
+
+def value_label(p: dict[str, Any]) -> str:
+    """What a program competed with in the plan, in the plan's own metric ("score 13", "expected gain +0.12")."""
+    a = p.get("allocation") or {}
+    v = a.get("value")
+    if v is None:
+        return "no value"
+    if a.get("metric") == "expected-gain":
+        return f"expected gain {float(v):+.2f}"
+    return f"score {fmt(v)}"

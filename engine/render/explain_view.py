@@ -30,6 +30,7 @@ from .common import (
     program_index,
     score_part_label,
     tier_names,
+    value_label,
     would_change,
 )
 
@@ -159,8 +160,7 @@ def _outranked_by(report: dict[str, Any], pid: str | None) -> str:
     other = program_index(report).get(pid or "")
     if other is None:
         return str(pid)
-    score = f", score {fmt(other.get('score'))}" if other.get("score") is not None else ""
-    return f"{other['id']} {other['name']} ({decision_label(other['decision'])}, {other['fit']}{score})"
+    return f"{other['id']} {other['name']} ({decision_label(other['decision'])}, {other['fit']}, {value_label(other)})"
 
 
 def program_view(report: dict[str, Any], p: dict[str, Any]) -> str:
@@ -249,14 +249,16 @@ def why_not_view(report: dict[str, Any], p: dict[str, Any], tier: str) -> str:
         "    ",
     )
     rules = report.get("rules", {})
-    if reason == "outranked" and w.get("outranked_by"):
+    if w.get("outranked_by"):
         out += _wrap("Outranked by: " + _outranked_by(report, w["outranked_by"]), "  ", "    ")
         other = program_index(report).get(w["outranked_by"])
-        if other is not None:
+        metric = (p.get("allocation") or {}).get("metric", "score")
+        if other is not None and metric == "score":
             out += ["  Scores side by side (points):"] + _score_table(report, p, other)
             if p.get("score") is not None and other.get("score") is not None:
                 gap = float(other["score"]) - float(p["score"])
-                out.append(f"  Score gap: {fmt(gap)} point(s) (equal scores: lower program id first)")
+                tie = " (a tie: your interest rating decides, then program id)" if gap == 0 else ""
+                out.append(f"  Score gap: {fmt(gap)} point(s){tie}")
     if reason in ("excluded", "exempt"):
         failing = [
             b

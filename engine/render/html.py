@@ -47,6 +47,7 @@ from .common import (
     sorted_programs,
     source_index,
     tier_names,
+    value_label,
     wanted_without_signal,
     would_change,
 )
@@ -536,9 +537,10 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
         f'<article class="program d-{_slug(p["decision"])}" id="{doc.anchor[p["id"]]}">',
         f'<h3>{e(p["name"])} <span class="muted">({e(p["id"])})</span></h3>',
         f'<p class="meta">{_badge_decision(p["decision"])} {_badge_fit(p["fit"])} {place}{score}</p>',
-        "<h4>How</h4>",
-        '<ol class="chain">',
     ]
+    if p.get("home"):
+        out.append(f'<p class="home"><strong>Home program:</strong> {sentence(p["home"]["text"])}</p>')
+    out += ["<h4>How</h4>", '<ol class="chain">']
     steps = chain(doc.report, p)
     for i, (step, b) in enumerate(steps):
         if step == "score":
@@ -565,7 +567,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
                 other = doc.programs.get(w["outranked_by"])
                 extra = ""
                 if other is not None:
-                    extra = f" ({e(decision_label(other['decision']))}, score {e(fmt(other.get('score')))})"
+                    extra = f" ({e(decision_label(other['decision']))}, {e(value_label(other))})"
                 link = doc.program_link(w["outranked_by"], name=True)
                 by = f'<div class="prov">outranked by {link}{extra}</div>'
             rule = f'<div class="prov">rule {doc.rule_link(w["rule"])}</div>' if w.get("rule") else ""

@@ -39,6 +39,7 @@ from .common import (
     sorted_programs,
     source_index,
     tier_names,
+    value_label,
     wanted_without_signal,
     would_change,
 )
@@ -332,6 +333,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
         "",
         f"{place}{score}",
         "",
+        *([f"**Home program:** {md(p['home']['text'])}", ""] if p.get("home") else []),
         "**How**",
         "",
     ]
@@ -357,11 +359,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
             extra = []
             if w.get("outranked_by"):
                 other = doc.programs.get(w["outranked_by"])
-                detail = (
-                    f" ({md(decision_label(other['decision']))}, score {fmt(other.get('score'))})"
-                    if other
-                    else ""
-                )
+                detail = f" ({md(decision_label(other['decision']))}, {md(value_label(other))})" if other else ""
                 extra.append(f"outranked by {doc.program_ref(w['outranked_by'])}{detail}")
             if w.get("rule"):
                 extra.append(f"rule {code(w['rule'])}")

@@ -36,6 +36,8 @@ def render(report: dict[str, Any]) -> str:
             current = p["decision"]
             out.append(f"  [{current}]")
         out.append(f"    {p['id']:<10} {p['fit']:<7} {p['name']}")
+        if p.get("home"):
+            out.append(_wrap("home program: " + p["home"]["text"], " " * 23))
         reason = one_line_reason(p)
         if reason:
             out.append(_wrap(reason, " " * 23))

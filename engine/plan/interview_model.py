@@ -9,8 +9,8 @@ API (used by `signalwise compare` and by `evaluate --strategy`):
 - `load_model(specialty, cycle, root=None) -> InterviewModel | None`
 - `program_rates(model, program, fit, levels, *, graduate_type=None, shortlist_file=...)`
   -> `{tier: Rate | None}`
-- `gain_inputs(ev, root=None) -> GainInputs`: candidates, quotas, rates, institution scope and the
-  rule-based allocation as a tie-break preference, all from one `Evaluation`.
+- `gain_inputs(...) -> GainInputs`: candidates, quotas, rates and institution scope for one evaluation
+  (the pipeline passes plain values, so this module never imports the pipeline).
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .allocate import Candidate, LevelQuota
-from .candidates import build_candidates
-from .catalogue import bundled_root
-from .errors import InputError, PolicyError, Problem
-from .files import read_text
-from .model import Source
+from ..catalogue import bundled_root
+from ..errors import InputError, PolicyError, Problem
+from ..files import read_text
+from ..model import Source
+from ..schemas import schema_problems
+from ..yamlsafe import load_yaml_text
 from .outcome import NONE, Rate, gain_of
-from .schemas import schema_problems
-from .yamlsafe import load_yaml_text
-
-if TYPE_CHECKING:
-    from .pipeline import Evaluation
+from .quotas import Candidate, LevelQuota
 
 SCHEMA = "interview-model"
 TIERS_OF = {"single": ("signal",), "tiered": ("gold", "silver")}
@@ -309,7 +305,6 @@ class GainInputs:
     quotas: list[LevelQuota]
     rates: dict[str, dict[str, Rate | None]]   # program -> tier (incl. "none") -> rate
     institution_scope: bool
-    prefer: dict[str, str]                     # the rule-based allocation: program -> tier
     model: InterviewModel | None
     specialty: str
     cycle: str
@@ -379,25 +374,24 @@ class GainInputs:
         return out
 
 
-def candidates_from_store(ev: Evaluation) -> list[Candidate]:
-    """The allocator's candidates, built exactly as the evaluate pipeline builds them."""
-    return build_candidates(ev.store)
+def has_rate_columns(programs: Sequence[Mapping[str, Any]]) -> bool:
+    """Does any program of the shortlist carry an `interview_rate_*` value?"""
+    columns = set(SHORTLIST_COLUMNS.values())
+    return any(p.get(col) is not None for p in programs for col in columns)
 
 
-def gain_inputs(ev: Evaluation, root: Path | str | None = None) -> GainInputs:
-    """Candidates, quotas, rates, scope and preference for `engine.optimize.optimize`, from an evaluation.
+def gain_inputs(*, specialty: str, cycle: str, programs: Sequence[Mapping[str, Any]], shortlist_file: str,
+                graduate_type: str | None, candidates: list[Candidate], quotas: list[LevelQuota],
+                institution_scope: bool, covered: Mapping[str, str] | None = None,
+                root: Path | str | None = None) -> GainInputs:
+    """Candidates, quotas, rates and scope for the gain strategy and the outcome, from one evaluation.
 
-    `root` is the policy root (default: `ev.request.policies`, else the bundled policies)."""
-    specialty, cycle = str(ev.context["specialty"]), str(ev.context["cycle"])
-    model = load_model(specialty, cycle, root if root is not None else ev.request.policies)
-    candidates = candidates_from_store(ev)
-    levels = [q.level for q in ev.quotas]
-    graduate_type = (ev.profile.data.get("applicant") or {}).get("graduate_type")
+    `root` is the policy root (default: the bundled policies)."""
+    model = load_model(specialty, cycle, root)
+    levels = [q.level for q in quotas]
     fit = {c.program: c.fit for c in candidates}
     rates = {p["id"]: program_rates(model, p, fit.get(p["id"]), levels, graduate_type=graduate_type,
-                                    shortlist_file=ev.shortlist.file)
-             for p in ev.shortlist.programs}
-    prefer = {pick.program: pick.level for pick in ev.allocation.picks}
-    return GainInputs(candidates, list(ev.quotas), rates, ev.context.get("scope") == "institution", prefer,
-                      model, specialty, cycle, graduate_type, dict(ev.allocation.covered))
-
+                                    shortlist_file=shortlist_file)
+             for p in programs}
+    return GainInputs(candidates, list(quotas), rates, institution_scope, model, specialty, cycle,
+                      graduate_type, dict(covered or {}))

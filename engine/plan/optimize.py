@@ -1,41 +1,12 @@
-"""Optimal signal allocation: one tier or none per program, as a mixed-integer linear program.
+"""Interview-gain tools around the one allocation model: plans, their metrics, moves, explanations.
 
-Pure and deterministic. The model is solved exactly by HiGHS through `scipy.optimize.milp`
-(branch-and-bound with a zero relative gap). Objectives are applied lexicographically, one solve per
-stage, each stage's optimum fixed as a constraint for the next (see docs/optimizer.md):
-
-strategy "guide" (the guide's ratios are hard quotas; the model only chooses within them)
-  1. fewest signals missing below each fit's minimum, then most signals used, then least spill-over
-     past a fit's cap (weighted by the row's overflow order) -- one integer objective;
-  2. most expected interviews;
-  3. deterministic tie-break.
-
-strategy "gain" (the ratios are soft preferences)
-  1. most expected interviews;
-  2. most signals used, then least distance from the guide's ranges -- one integer objective;
-  3. deterministic tie-break.
-
-Both strategies share the hard constraints: only eligible programs, at most one tier per program, at
-most `count` signals per tier, no blocked (program, tier) pair, and -- when `institution_scope` -- at
-most one signal per institution. Every guide plan is therefore feasible for "gain", so the gain plan's
-expected interviews are never below the guide plan's.
-
-Spill-over ("guide") mirrors engine/allocate.py: a fit in the row's `fill_order` may hold up to its
-maximum, any other fit in the ranges only its minimum; past that cap only fits listed in `overflow`
-may take more (penalised), and a minimum that cannot be met leaves a penalised shortfall, so the
-program is always feasible.
-
-Expected interviews = sum over programs of P(interview | its tier); with the unsignaled baseline fixed
-this is maximised by the total gain sum of (P(tier) - P(none)) over signaled programs. A gain whose
-rates are unknown counts as 0 (such programs are listed in `Plan.unknown_gain`).
-
-The tie-break prefers (a) the (program, tier) pairs in `prefer` (e.g. the rule-based allocation),
-then (b) stronger tiers for programs with a higher score (ties by program id).
-
-Option `objective="p_at_least"`: maximise P(at least k interviews) instead. That objective is not
-linear; it is improved from the expected-interviews optimum by a deterministic best-improvement local
-search over single moves and swaps, each scored with the exact Poisson-binomial. It is a heuristic,
-not a proven optimum (documented in docs/optimizer.md).
+`optimize()` runs the one model (engine/plan/solve.py) for a strategy and describes the plan it finds
+(`Plan`): signals per tier and fit, shortfall and spill-over against the guide's ranges, expected gain.
+The rest serves `signalwise compare` and the report's optimizer section: `neighbours()` lists every
+single move or swap with its change in expected interviews, `explain_plan()` says what each signal buys
+and why large gains were left unused, `improve_p_at_least()` is a deterministic local search for
+P(at least k interviews) (a heuristic, documented in docs/optimizer.md), `improvement_path()` the best
+next changes to an applicant's own plan.
 """
 
 from __future__ import annotations
@@ -46,22 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
-
-from .allocate import Candidate, LevelQuota
+from .claims import precedence_violations
 from .outcome import NONE, RateTable, distribution, gain_of, p_at_least, rate_value
+from .quotas import Candidate, LevelQuota
+from .solve import SOLVER, STRATEGIES, OptimizeError, solve
 
-STRATEGIES = ("guide", "gain")
+__all__ = ["OBJECTIVES", "STRATEGIES", "OptimizeError", "Plan", "optimize"]
 OBJECTIVES = ("expected", "p_at_least")
-SOLVER = "HiGHS (scipy.optimize.milp), exact: mip_rel_gap=0"
-SCALE = 1e4          # solver units per interview: HiGHS' absolute gap (1e-6) becomes 1e-10 interviews
-GAIN_TOL = 1e-6      # in solver units when fixing the gain optimum for later stages
-
-
-class OptimizeError(RuntimeError):
-    """The solver failed (time limit, numerical trouble). A bug or an extreme input, never a user mistake."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +56,8 @@ class Plan:
 
 
 def fit_cap(q: LevelQuota, fit: str) -> int:
-    """How many signals of this tier a fit may hold before it spills over (engine/allocate.py semantics)."""
-    if fit not in q.ranges:
-        return 0
-    lo, hi = q.ranges[fit]
-    return hi if fit in q.fill_order else lo
+    """How many signals of this tier a fit may hold before it spills past the guide's range."""
+    return q.fit_range(fit)[1]
 
 
 Counts = dict[str, dict[str, int]]   # tier -> fit -> number
@@ -144,6 +103,7 @@ def hard_violations(decisions: Mapping[str, str], candidates: Sequence[Candidate
             out.append(f"{pid}: not eligible")
         if tier in c.blocked_levels:
             out.append(f"{pid}: {tier} is blocked")
+    out += precedence_violations(candidates, quotas, decisions, institution_scope=institution_scope)
     for q in quotas:
         n = sum(1 for t in decisions.values() if t == q.level)
         if n > q.count:
@@ -156,246 +116,42 @@ def hard_violations(decisions: Mapping[str, str], candidates: Sequence[Candidate
                 if inst in seen:
                     out.append(f"{pid}: institution {inst} already signaled through {seen[inst]}")
                 seen[inst] = pid
-    if strategy == "guide":
-        counts, _, overflow, _ = plan_metrics(decisions, candidates, quotas)
-        for q in quotas:
-            for f, extra in overflow[q.level].items():
-                if f not in q.overflow:
-                    out.append(f"{q.level}/{f}: {extra} past the cap and {f} may not take spill-over")
     return out
 
 
 # ----------------------------------------------------------------------------------------------------
-# The MILP.
-
-
-class _Model:
-    """A tiny sparse MILP builder on top of scipy.optimize.milp."""
-
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.rows: list[dict[int, float]] = []
-        self.row_lb: list[float] = []
-        self.row_ub: list[float] = []
-
-    def var(self, lb: float = 0.0, ub: float = 1.0) -> int:
-        self.lb.append(lb)
-        self.ub.append(ub)
-        return len(self.lb) - 1
-
-    def row(self, coefs: Mapping[int, float], lb: float, ub: float) -> None:
-        self.rows.append(dict(coefs))
-        self.row_lb.append(lb)
-        self.row_ub.append(ub)
-
-    def solve(self, objective: Mapping[int, float], time_limit: float) -> np.ndarray:
-        n = len(self.lb)
-        c = np.zeros(n)
-        for i, v in objective.items():
-            c[i] += v
-        constraints = []
-        if self.rows:
-            data, indices, indptr = [], [], [0]
-            for r in self.rows:
-                for i in sorted(r):
-                    indices.append(i)
-                    data.append(r[i])
-                indptr.append(len(indices))
-            a = csr_array((np.array(data, dtype=float), np.array(indices, dtype=np.int64),
-                           np.array(indptr, dtype=np.int64)), shape=(len(self.rows), n))
-            constraints.append(LinearConstraint(a, np.array(self.row_lb), np.array(self.row_ub)))
-        res = milp(c, integrality=np.ones(n), bounds=Bounds(np.array(self.lb), np.array(self.ub)),
-                   constraints=constraints,
-                   options={"mip_rel_gap": 0.0, "time_limit": time_limit, "presolve": True, "disp": False})
-        if res.status != 0 or res.x is None:
-            raise OptimizeError(f"HiGHS could not solve the allocation: {res.message} (status {res.status})")
-        return np.asarray(np.round(res.x), dtype=float)
-
-
-def _order(candidates: Sequence[Candidate]) -> dict[str, int]:
-    """Priority rank of programs for tie-breaks: higher score first, then program id."""
-    ranked = sorted(candidates, key=lambda c: (-c.score, c.program))
-    return {c.program: i for i, c in enumerate(ranked)}
+# The plan of one strategy.
 
 
 def optimize(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], rates: RateTable,
-             strategy: str = "guide", *, institution_scope: bool = False,
-             prefer: Mapping[str, str] | None = None, objective: str = "expected", k: int | None = None,
-             time_limit: float = 60.0) -> Plan:
-    """The optimal plan for `strategy` (see the module docstring for the exact lexicographic objective)."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+             strategy: str = "guide", *, institution_scope: bool = False, objective: str = "expected",
+             k: int | None = None, time_limit: float = 60.0) -> Plan:
+    """The one model's plan for `strategy` (engine/plan/solve.py), optionally improved for P(at least k)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     if objective == "p_at_least" and (k is None or k < 1):
         raise ValueError("objective p_at_least needs k >= 1")
-    ids = [c.program for c in candidates]
-    if len(set(ids)) != len(ids):
-        raise ValueError("duplicate program ids among candidates")
-    levels = [q.level for q in quotas]
-    if len(set(levels)) != len(levels):
-        raise ValueError("duplicate tiers among quotas")
     started = time.perf_counter()
+    sol = solve(candidates, quotas, strategy=strategy, rates=rates, institution_scope=institution_scope,
+                time_limit=time_limit)
     cands = sorted(candidates, key=lambda c: c.program)
-    rank = _order(cands)
-    m = _Model()
-    x: dict[tuple[str, str], int] = {}
-    for c in cands:
-        if not c.eligible:
-            continue
-        for q in quotas:
-            if q.level not in c.blocked_levels and q.count > 0:
-                x[(c.program, q.level)] = m.var()
-    # at most one tier per program
-    for c in cands:
-        own = [x[(c.program, q.level)] for q in quotas if (c.program, q.level) in x]
-        if len(own) > 1:
-            m.row({i: 1.0 for i in own}, 0.0, 1.0)
-    # at most `count` per tier
-    for q in quotas:
-        own = [i for (p, t), i in x.items() if t == q.level]
-        if own:
-            m.row({i: 1.0 for i in own}, 0.0, float(q.count))
-    # one signal per institution
-    if institution_scope:
-        by_inst: dict[str, list[int]] = defaultdict(list)
-        for c in cands:
-            if c.institution:
-                by_inst[c.institution] += [i for (p, _), i in x.items() if p == c.program]
-        for idx in by_inst.values():
-            if len(idx) > 1:
-                m.row({i: 1.0 for i in idx}, 0.0, 1.0)
-    fit_of = {c.program: c.fit for c in cands}
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)   # (tier, fit) -> x indices
-    for (p, t), i in x.items():
-        members[(t, fit_of[p])].append(i)
-    used = {i: 1.0 for i in x.values()}
-    total = sum(q.count for q in quotas)
-
-    # Guide terms: shortfall (min), spill-over (cap), and hard caps for fits that may not spill over.
-    short_terms: dict[int, float] = {}
-    over_terms: dict[int, float] = {}
-    dev_terms: dict[int, float] = {}
-    max_over = 0
-    max_dev = 0
-    for q in quotas:
-        fits = sorted(set(q.ranges) | {f for (t, f) in members if t == q.level})
-        for f in fits:
-            idx = members.get((q.level, f), [])
-            lo, hi = q.ranges.get(f, (0, 0))
-            if strategy == "guide":
-                if f in q.ranges and lo > 0:
-                    s = m.var(0.0, float(lo))
-                    m.row({**{i: 1.0 for i in idx}, s: 1.0}, float(lo), np.inf)   # n + s >= lo
-                    short_terms[s] = 1.0
-                cap = fit_cap(q, f)
-                if not idx:
-                    continue
-                if f in q.overflow:
-                    e = m.var(0.0, float(q.count))
-                    m.row({**{i: 1.0 for i in idx}, e: -1.0}, -np.inf, float(cap))  # n - e <= cap
-                    weight = float(1 + q.overflow.index(f))
-                    over_terms[e] = weight
-                    max_over += int(weight) * q.count
-                else:
-                    m.row({i: 1.0 for i in idx}, -np.inf, float(cap))
-            elif q.ranges:
-                if f in q.ranges:
-                    if lo > 0:
-                        d = m.var(0.0, float(lo))
-                        m.row({**{i: 1.0 for i in idx}, d: 1.0}, float(lo), np.inf)
-                        dev_terms[d] = 1.0
-                        max_dev += lo
-                    if idx:
-                        d2 = m.var(0.0, float(q.count))
-                        m.row({**{i: 1.0 for i in idx}, d2: -1.0}, -np.inf, float(hi))
-                        dev_terms[d2] = 1.0
-                        max_dev += q.count
-                else:
-                    for i in idx:
-                        dev_terms[i] = dev_terms.get(i, 0.0) + 1.0
-                    max_dev += q.count
-
-    gains = {key: gain_of(rates, *key) for key in x}
-    gain_obj = {i: -(gains[key] or 0.0) * SCALE for key, i in x.items()}
-    has_gain = any(abs(v) > 0 for v in gain_obj.values())
-
-    # tie-break: prefer[] pairs first, then stronger tiers to higher-priority programs (all weights > 0,
-    # so the tie-break also uses every signal it can at no cost to the earlier stages)
-    n_prog = max(1, len(cands))
-    strength = {q.level: float(len(quotas) - j) for j, q in enumerate(quotas)}
-    secondary = {key: strength[key[1]] * (1.0 + (n_prog - rank[key[0]]) / n_prog) for key in x}
-    bonus = 2.0 * len(quotas) * (total + 1) + 1.0
-    prefer = prefer or {}
-    tie_obj = {i: -(secondary[key] + (bonus if prefer.get(key[0]) == key[1] else 0.0))
-               for key, i in x.items()}
-
-    solves = 0
-
-    def run(obj: Mapping[int, float]) -> np.ndarray:
-        nonlocal solves
-        solves += 1
-        left = max(1.0, time_limit - (time.perf_counter() - started))
-        return m.solve(obj, left)
-
-    def fix(obj: Mapping[int, float], sol: np.ndarray, slack: float) -> None:
-        value = sum(v * sol[i] for i, v in obj.items())
-        m.row(obj, -np.inf, value + slack)
-
-    def integer_stage(primary: Mapping[int, float], secondary_: Mapping[int, float], weight: float,
-                      ) -> dict[int, float]:
-        obj: dict[int, float] = defaultdict(float)
-        for i, v in primary.items():
-            obj[i] += v * weight
-        for i, v in secondary_.items():
-            obj[i] += v
-        return dict(obj)
-
-    if not x:
-        sol = np.zeros(0)
-    elif strategy == "guide":
-        # stage 1: min shortfall, then max used, then min weighted spill-over (integer lexicographic)
-        w_used = float(max_over + 1)
-        w_short = w_used * float(total + 1) + float(max_over) + 1.0
-        stage1: dict[int, float] = defaultdict(float)
-        for i, v in short_terms.items():
-            stage1[i] += v * w_short
-        for i in used:
-            stage1[i] -= w_used
-        for i, v in over_terms.items():
-            stage1[i] += v
-        sol = run(stage1)
-        fix(stage1, sol, 0.5)
-        if has_gain:
-            sol = run(gain_obj)
-            fix(gain_obj, sol, GAIN_TOL)
-        sol = run(tie_obj)
-    else:
-        if has_gain:
-            sol = run(gain_obj)
-            fix(gain_obj, sol, GAIN_TOL)
-        stage2 = integer_stage({i: -1.0 for i in used}, dev_terms, float(max_dev + 1))
-        sol = run(stage2)
-        fix(stage2, sol, 0.5)
-        sol = run(tie_obj)
-
-    decisions = {p: t for (p, t), i in x.items() if sol[i] > 0.5}
+    decisions = dict(sol.decisions)
     notes: list[str] = []
     if objective == "p_at_least":
         assert k is not None
-        decisions, moved = improve_p_at_least(decisions, cands, quotas, rates, k, strategy=strategy,
-                                               institution_scope=institution_scope)
+        decisions, moved, cut = improve_p_at_least(decisions, cands, quotas, rates, k, strategy=strategy,
+                                                    institution_scope=institution_scope)
         notes.append(f"P(at least {k}) improved by local search in {moved} move(s) from the "
-                     "expected-interviews optimum (heuristic, not a proven optimum)")
+                     "expected-interviews optimum (heuristic, not a proven optimum)"
+                     + ("; the search stopped at its move limit" if cut else ""))
     broken = hard_violations(decisions, cands, quotas, institution_scope=institution_scope, strategy=strategy)
     if broken:  # never expected: the solver honours these constraints by construction
         raise OptimizeError("solver plan breaks hard constraints: " + "; ".join(broken))
-    return _make_plan(strategy, objective if objective == "expected" else f"p_at_least:{k}", decisions, cands,
-                      quotas, rates, time.perf_counter() - started, solves, notes)
+    return describe_plan(strategy, objective if objective == "expected" else f"p_at_least:{k}", decisions, cands,
+                      quotas, rates, time.perf_counter() - started, sol.solves, notes)
 
 
-def _make_plan(strategy: str, objective: str, decisions: dict[str, str], cands: Sequence[Candidate],
+def describe_plan(strategy: str, objective: str, decisions: dict[str, str], cands: Sequence[Candidate],
                quotas: Sequence[LevelQuota], rates: RateTable, seconds: float, solves: int,
                notes: list[str]) -> Plan:
     counts, shortfall, overflow, deviation = plan_metrics(decisions, cands, quotas)
@@ -549,16 +305,16 @@ def _remove(dist: list[float], p: float) -> list[float]:
 
 def improve_p_at_least(decisions: Mapping[str, str], candidates: Sequence[Candidate],
                        quotas: Sequence[LevelQuota], rates: RateTable, k: int, *, strategy: str,
-                       institution_scope: bool, max_rounds: int = 100,
-                       time_budget: float = 10.0) -> tuple[dict[str, str], int]:
-    """Best-improvement local search on P(at least k); deterministic; returns (plan, moves made).
+                       institution_scope: bool, max_rounds: int = 100) -> tuple[dict[str, str], int, bool]:
+    """Best-improvement local search on P(at least k); deterministic; returns (plan, moves made, whether
+    the move limit cut it short). No wall clock: the same inputs give the same plan on any machine.
 
     Each round scores every single move and swap (for "guide": within a fit, so the quotas hold) whose
     receiving program is among the best `3 x count + 10` programs by gain for that tier, updating the exact
     distribution incrementally (remove the changed programs' Bernoulli terms, add the new ones). It stops
-    when no move improves P(at least k), after `max_rounds` moves, or when `time_budget` seconds are spent.
+    when no move improves P(at least k) or after `max_rounds` moves. Moves that would break a precedence
+    group (e.g. must-have areas first) are skipped.
     """
-    started = time.perf_counter()
     current = dict(decisions)
     ids = sorted(c.program for c in candidates)
 
@@ -580,6 +336,8 @@ def improve_p_at_least(decisions: Mapping[str, str], candidates: Sequence[Candid
             if mv.to_program is not None and mv.to_program not in shortlist.get(mv.tier, set()):
                 continue
             trial = mv.apply(current)
+            if precedence_violations(candidates, quotas, trial, institution_scope=institution_scope):
+                continue
             d = dist
             for p in {x for x in (mv.to_program, mv.from_program) if x is not None}:
                 old, new = val(p, current), val(p, trial)
@@ -590,16 +348,12 @@ def improve_p_at_least(decisions: Mapping[str, str], candidates: Sequence[Candid
             value = p_at_least(d, k)
             if value > best + 1e-12 and (improved is None or value > improved[0] + 1e-15):
                 improved = (value, trial, d)
-            if time.perf_counter() - started > time_budget:
-                break
         if improved is None:
-            break
+            return current, moved, False
         best, current, _ = improved
         dist = distribution([v for p in ids if (v := val(p, current)) is not None])  # fresh, no drift
         moved += 1
-        if time.perf_counter() - started > time_budget:
-            break
-    return current, moved
+    return current, moved, True
 
 
 # ----------------------------------------------------------------------------------------------------
