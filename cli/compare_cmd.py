@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,8 +15,8 @@ import click
 from .options import evaluation_inputs
 
 if TYPE_CHECKING:
-    from signalwise.engine.interview_model import GainInputs
     from signalwise.engine.pipeline import Evaluation
+    from signalwise.engine.plan.interview_model import GainInputs
 
 PLAN_NAMES = ("yours", "guide", "optimal")
 PLAN_TITLES = {"yours": "your plan", "guide": "guide plan", "optimal": "optimal (gain)"}
@@ -57,7 +56,7 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
 
 def _parse_ks(text: str | None) -> tuple[int, ...]:
     from signalwise.engine.errors import InputError, Problem
-    from signalwise.engine.outcome import DEFAULT_KS
+    from signalwise.engine.plan.outcome import DEFAULT_KS
 
     if text is None:
         return DEFAULT_KS
@@ -78,7 +77,7 @@ def load_plan(path: str, ev: Evaluation, gi: GainInputs) -> dict[str, str]:
     """Read and validate the applicant's plan; every problem at once (exit 2)."""
     from signalwise.engine.errors import InputError, Problem
     from signalwise.engine.files import read_text
-    from signalwise.engine.outcome import NONE
+    from signalwise.engine.plan.outcome import NONE
     from signalwise.engine.yamlsafe import load_yaml_text
 
     text = read_text(path)
@@ -146,18 +145,20 @@ def _plan_warnings(plan: dict[str, str], gi: GainInputs) -> list[str]:
 
 
 def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goal_k: int | None = None,
-                     root: str | Path | None = None) -> dict[str, Any]:
+                     ) -> dict[str, Any]:
     """The comparison as plain data (the `--format json` output)."""
-    from signalwise.engine.interview_model import gain_inputs
-    from signalwise.engine.optimize import explain_plan, improvement_path, optimize, plan_metrics
-    from signalwise.engine.outcome import outcome
+    from signalwise.engine.errors import InputError, Problem
+    from signalwise.engine.plan.optimize import explain_plan, improvement_path, optimize, plan_metrics
+    from signalwise.engine.plan.outcome import outcome
 
-    gi = gain_inputs(ev, root)
+    if ev.optimization is None:
+        raise InputError([Problem(ev.shortlist.file, None, None, "there are no signals to compare this cycle")])
+    gi = ev.optimization.inputs
     gi.require_data(ev.shortlist.file)
     yours = load_plan(plan_file, ev, gi)
     ids = [p["id"] for p in ev.shortlist.programs]
-    kw: dict[str, Any] = {"institution_scope": gi.institution_scope, "prefer": gi.prefer}
-    guide = optimize(gi.candidates, gi.quotas, gi.rates, "guide", **kw)
+    kw: dict[str, Any] = {"institution_scope": gi.institution_scope}
+    guide = optimize(gi.candidates, gi.quotas, gi.rates, "guide", **kw)   # the plan `evaluate` gives
     best = optimize(gi.candidates, gi.quotas, gi.rates, "gain", **kw)
     if goal_k is not None:
         best = optimize(gi.candidates, gi.quotas, gi.rates, "gain", objective="p_at_least", k=goal_k, **kw)
@@ -175,10 +176,9 @@ def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goa
             "guide_shortfall": {t: v for t, v in shortfall.items() if v},
             "distance_from_guide_ranges": deviation,
         }
-    plan_out["guide"]["solver"] = {"name": guide.solver, "seconds": round(guide.solve_seconds, 4),
-                                   "solves": guide.solves}
-    plan_out["optimal"]["solver"] = {"name": best.solver, "seconds": round(best.solve_seconds, 4),
-                                     "solves": best.solves, "objective": best.objective, "notes": best.notes}
+    plan_out["guide"]["solver"] = {"name": guide.solver, "solves": guide.solves}
+    plan_out["optimal"]["solver"] = {"name": best.solver, "solves": best.solves, "objective": best.objective,
+                                     "notes": best.notes}
     swaps = improvement_path(yours, gi.candidates, gi.quotas, gi.rates,
                              institution_scope=gi.institution_scope)
     explanations = explain_plan(best.decisions, gi.candidates, gi.quotas, gi.rates,
@@ -291,7 +291,7 @@ def render_text(r: dict[str, Any]) -> str:
     if r["notes"]:
         lines += ["", "Notes:"] + [f"  - {n}" for n in r["notes"]]
     solver = plans["optimal"]["solver"]
-    lines += ["", f"Solver: {solver['name']}; {solver['solves']} solve(s) in {solver['seconds']:.3f} s."]
+    lines += ["", f"Solver: {solver['name']}; {solver['solves']} solve(s)."]
     for note in solver.get("notes") or []:
         lines.append(f"  {note}")
     return "\n".join(lines) + "\n"

@@ -403,9 +403,18 @@ class _Sentences:
                       "range_text": self.range_text(level, fit), "tie_note": self.tie_note(cl)}
             if cl.kind == "spare":
                 why = self.reserve_text.get(pid, "")
-                return self.entry("allocation.spare", level, facts, self.msg("allocation.spare", why=why, **common))
+                key = "allocation.spare.required" if cl.others_why == "required" else (
+                    "allocation.spare.held" if cl.others_left else "allocation.spare")
+                return self.entry(key, level, facts, self.msg(key, why=why, others=self.ids(cl.others_left),
+                                                              **common))
             if cl.kind == "beyond-range":
-                if cl.others_left:
+                if cl.others_left and cl.others_why == "required":
+                    why = self.msg("allocation.beyond.required", short=" or ".join(cl.short_fits),
+                                   others=self.ids(cl.others_left))
+                elif cl.others_left and cl.others_why == "lower-value":
+                    why = self.msg("allocation.beyond.lower-value", short=" or ".join(cl.short_fits),
+                                   others=self.ids(cl.others_left), value_text=self.value_text(cl.value))
+                elif cl.others_left:
                     why = self.msg("allocation.beyond.held", short=" or ".join(cl.short_fits),
                                    others=self.ids(cl.others_left))
                 elif cl.short_fits:
@@ -446,6 +455,7 @@ class _Sentences:
         else:
             second = ""
         return _clean(f"{first} {second} {self.tie_note(cl) if outranked else ''}")
+
 
     # -- WHY-NOT per level
     def why_not(self, pid: str, decision: str, status: str, status_rules: list[str]) -> list[dict[str, Any]]:

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from signalwise.engine.catalogue import bundled_root
 from signalwise.engine.errors import PolicyError
-from signalwise.engine.interview_model import (
+from signalwise.engine.plan.interview_model import (
     available_models,
     gain_inputs,
     load_model,
     load_model_file,
     program_rates,
 )
-from signalwise.engine.optimize import hard_violations, optimize
-from signalwise.engine.outcome import NONE
+from signalwise.engine.plan.optimize import hard_violations, optimize
+from signalwise.engine.plan.outcome import NONE
 from signalwise.engine.pipeline import Request, evaluate
 
 from .conftest import EXAMPLES, run_cli

@@ -9,7 +9,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signalwise.engine.outcome import NONE, Rate, distribution, outcome, p_at_least
+from signalwise.engine.plan.outcome import NONE, Rate, distribution, outcome, p_at_least
 
 
 def enumerate_distribution(ps: list[float]) -> list[float]:

@@ -40,6 +40,7 @@ class Claim:
     waiting: tuple[str, ...] = ()     # held back by a group: first-side programs still without a signal
     short_fits: tuple[str, ...] = ()  # beyond-range picks: fits left below their minimum at this level
     others_left: tuple[str, ...] = ()  # beyond-range picks: unsignaled programs of those fits that could take it
+    others_why: str | None = None      # why those wait: "constraint", "required" or "lower-value"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"metric": self.metric,
@@ -49,9 +50,11 @@ class Claim:
                                "kind": self.kind}
         if self.waiting:
             out["waiting"] = list(self.waiting)
-        if self.kind == "beyond-range":
-            out["short_fits"] = list(self.short_fits)
+        if self.kind in ("beyond-range", "spare"):
+            if self.kind == "beyond-range":
+                out["short_fits"] = list(self.short_fits)
             out["others_left"] = list(self.others_left)
+            out["others_why"] = self.others_why
         return out
 
 
@@ -127,17 +130,25 @@ class PlanView:
                 out[g.group] = waiting
         return out
 
-    def required_first(self, a: str) -> str | None:
-        """The group in which signaled program `a` is a first-side program some signaled later-side
-        program depends on (removing `a` would break that group's precedence)."""
-        lowest: dict[str, float] = {}
-        for p in self.decisions:
-            for h in self.candidates[p].precedence:
-                if h.side == "later":
-                    lowest[h.group] = min(lowest.get(h.group, h.rank), h.rank)
-        for g in self.candidates[a].precedence:
-            if g.side == "first" and g.group in lowest and lowest[g.group] <= g.rank:
-                return g.group
+    def required_first(self, a: str, joining: Candidate | None = None) -> str | None:
+        """The group whose precedence would break if signaled program `a` gave up its signal (to `joining`,
+        the program that would take its place): `a`, or a program covered only through `a`'s institution,
+        is a first-side program that a later-side program (signaled, or `joining`) waits for."""
+        ca = self.candidates[a]
+        inst = ca.institution if self.institution_scope else None
+        if inst and joining is not None and joining.institution == inst:
+            return None          # the newcomer keeps the institution covered
+        losing = [ca] + ([w for w in self.candidates.values() if w.institution == inst and w.program != a
+                          and w.program not in self.decisions and w.open and self.allowed(w)] if inst else [])
+        others = [self.candidates[p] for p in self.decisions if p != a] + ([joining] if joining else [])
+        for w in losing:
+            for g in w.precedence:
+                if g.side != "first":
+                    continue
+                for o in others:
+                    if any(h.group == g.group and h.side == "later" and h.rank <= g.rank
+                           and (w.eligible or o.reserve) for h in o.precedence):
+                        return g.group
         return None
 
     def tied(self, c: Candidate, level: str, pool: Sequence[str]) -> tuple[str, ...]:
@@ -158,6 +169,11 @@ def build_claims(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], 
     return out
 
 
+def _constrained(plan: PlanView, c: Candidate) -> bool:
+    """Does an applicant constraint (a precedence group, a shared institution) hold `c` back?"""
+    return bool(plan.covered_by(c)) or any(g.side == "later" for g in c.precedence)
+
+
 def _unsignaled_pool(plan: PlanView, fit: str, level: str, *, reserve: bool = False) -> list[str]:
     return [p for p, c in plan.candidates.items() if p not in plan.decisions and c.fit == fit
             and (c.eligible or (reserve and c.reserve)) and level in plan.allowed(c)]
@@ -172,12 +188,27 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
         value = plan.value(c.program, level)
         tied = plan.tied(c, level, _unsignaled_pool(plan, c.fit, level))
         if c.reserve:
-            return Claim(c.program, metric, value, level, tied_with=tied, kind="spare")
+            left = tuple(sorted(p for f in sorted({x.fit for x in plan.candidates.values()})
+                                for p in _unsignaled_pool(plan, f, level)))
+            why = None
+            if left:
+                why = ("constraint" if all(_constrained(plan, plan.candidates[p]) for p in left)
+                       else "required" if plan.required_first(c.program) else "lower-value")
+            return Claim(c.program, metric, value, level, tied_with=tied, kind="spare", others_left=left,
+                         others_why=why)
         if q.ranges and plan.count(c.fit, level) > hi:
             short = tuple(f for f in sorted(set(q.ranges)) if plan.count(f, level) < q.fit_range(f)[0])
             left = tuple(sorted(p for f in short for p in _unsignaled_pool(plan, f, level)))
-            return Claim(c.program, metric, value, level, tied_with=tied, kind="beyond-range", short_fits=short,
-                         others_left=left)
+            held = None
+            if left:
+                if all(_constrained(plan, plan.candidates[p]) for p in left):
+                    held = "constraint"
+                elif plan.required_first(c.program):
+                    held = "required"
+                else:
+                    held = "lower-value"
+            return Claim(c.program, metric, value, level, held_back_by=None, tied_with=tied, kind="beyond-range",
+                         short_fits=short, others_left=left, others_why=held)
         return Claim(c.program, metric, value, level, tied_with=tied, kind="signaled")
     if not c.open:
         return Claim(c.program, metric, None, None, held_back_by=status, kind=status)
@@ -208,7 +239,7 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, .
         group = sorted(waiting)[0]
         return outranked, group, tuple(waiting[group])
     if lower:
-        displaced = next((g for a in lower if (g := plan.required_first(a))), None)
+        displaced = next((g for a in lower if (g := plan.required_first(a, c))), None)
         return outranked, displaced, ()
     q = plan.quotas[level]
     lo, hi = q.fit_range(c.fit)
@@ -258,11 +289,15 @@ def _check_signaled(plan: PlanView, cl: Claim, c: Candidate) -> list[str]:
     if cl.kind == "spare":
         if not c.reserve:
             bad.append(f"{c.program}: called a spare signal but it is eligible")
-        for fit in sorted({x.fit for x in plan.candidates.values()}):
-            for p in _unsignaled_pool(plan, fit, level):
-                if not (plan.waiting_first(plan.candidates[p], reserve_too=False)
-                        or plan.covered_by(plan.candidates[p])):
-                    bad.append(f"{c.program}: a spare signal while eligible {p} could take {level}")
+        left = sorted(p for f in sorted({x.fit for x in plan.candidates.values()})
+                      for p in _unsignaled_pool(plan, f, level))
+        if sorted(cl.others_left) != left:
+            bad.append(f"{c.program}: eligible programs left {cl.others_left} are not {left}")
+        required = cl.others_why == "required" and plan.required_first(c.program) is not None
+        for p in left:
+            if not (plan.waiting_first(plan.candidates[p], reserve_too=False) or plan.covered_by(plan.candidates[p])
+                    or required):
+                bad.append(f"{c.program}: a spare signal while eligible {p} could take {level}")
     if cl.kind == "beyond-range":
         q = plan.quotas[level]
         if plan.count(c.fit, level) <= q.fit_range(c.fit)[1]:
@@ -273,10 +308,16 @@ def _check_signaled(plan: PlanView, cl: Claim, c: Candidate) -> list[str]:
         left = sorted(p for f in short for p in _unsignaled_pool(plan, f, level))
         if sorted(cl.others_left) != left:
             bad.append(f"{c.program}: programs left {cl.others_left} are not {left}")
+        required = cl.others_why == "required"
+        if required and not plan.required_first(c.program):
+            bad.append(f"{c.program}: said to be required by a precedence group, but nothing depends on it")
         for p in left:
             cp = plan.candidates[p]
-            if not (plan.covered_by(cp) or any(g.side == "later" for g in cp.precedence)):
+            lower = cl.others_why == "lower-value" and plan.value(p, level) < plan.value(c.program, level) - EPS
+            if not (_constrained(plan, cp) or lower or required):
                 bad.append(f"{c.program}: beyond its range while {p} could take {level} and nothing holds it")
+        if left and cl.others_why == "constraint" and not all(_constrained(plan, plan.candidates[p]) for p in left):
+            bad.append(f"{c.program}: says constraints hold back {left}, but not all are constrained")
     return bad
 
 
@@ -310,7 +351,7 @@ def _check_unsignaled(plan: PlanView, cl: Claim, c: Candidate) -> list[str]:
     if held in groups:
         lower = [a for a in plan.signaled(c.fit, level) if plan.value(a, level) < v - EPS]
         if not (plan.waiting_first(c, reserve_too=c.reserve).get(held)
-                or any(plan.required_first(a) == held for a in lower)):
+                or any(plan.required_first(a, c) == held for a in lower)):
             bad.append(f"{c.program}: says {held} held it back, which is not true of the plan")
     if c.eligible and not plan.covered_by(c) and held not in groups | {"institution"}:
         for a in plan.signaled(c.fit, level):

@@ -125,15 +125,14 @@ def hard_violations(decisions: Mapping[str, str], candidates: Sequence[Candidate
 
 def optimize(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], rates: RateTable,
              strategy: str = "guide", *, institution_scope: bool = False, objective: str = "expected",
-             k: int | None = None, time_limit: float = 60.0) -> Plan:
+             k: int | None = None) -> Plan:
     """The one model's plan for `strategy` (engine/plan/solve.py), optionally improved for P(at least k)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     if objective == "p_at_least" and (k is None or k < 1):
         raise ValueError("objective p_at_least needs k >= 1")
     started = time.perf_counter()
-    sol = solve(candidates, quotas, strategy=strategy, rates=rates, institution_scope=institution_scope,
-                time_limit=time_limit)
+    sol = solve(candidates, quotas, strategy=strategy, rates=rates, institution_scope=institution_scope)
     cands = sorted(candidates, key=lambda c: c.program)
     decisions = dict(sol.decisions)
     notes: list[str] = []
@@ -217,8 +216,9 @@ class Move:
 
 def neighbours(decisions: Mapping[str, str], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
                rates: RateTable, *, institution_scope: bool, strategy: str | None = None) -> list[Move]:
-    """Every single move or swap that keeps the hard constraints (and, for "guide", each tier's counts per
-    fit), with its change in expected interviews. Sorted best first, then deterministically."""
+    """Every single move or swap that keeps the hard constraints (including precedence groups such as
+    must-have areas first; for "guide" also each tier's counts per fit), with its change in expected
+    interviews. Sorted best first, then deterministically."""
     by_id = {c.program: c for c in candidates}
     counts = {q.level: sum(1 for t in decisions.values() if t == q.level) for q in quotas}
     cap = {q.level: q.count for q in quotas}
@@ -271,8 +271,51 @@ def neighbours(decisions: Mapping[str, str], candidates: Sequence[Candidate], qu
             if allowed(b, ta, leaving=(a,)) and allowed(a, tb, leaving=(b,)):
                 delta = g(b, ta) + g(a, tb) - g(a, ta) - g(b, tb)
                 moves.append(Move("swap", ta, b, a, tb, delta))
+    if any(c.precedence for c in candidates):  # keep only moves that respect precedence groups (must-have first)
+        keeps = _PrecedenceCheck(candidates, quotas, decisions, institution_scope)
+        moves = [mv for mv in moves if keeps(mv)]
     moves.sort(key=lambda mv: (-mv.delta, mv.kind, mv.tier, mv.to_program or "", mv.from_program or ""))
     return moves
+
+
+class _PrecedenceCheck:
+    """Does one move keep every precedence group? Only the program gaining a signal and the one losing it
+    change, so each move is checked against those two instead of re-checking the whole plan."""
+
+    def __init__(self, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
+                 institution_scope: bool) -> None:
+        levels = {q.level for q in quotas if q.count > 0}
+        self.by_id = {c.program: c for c in candidates}
+        self.decisions = decisions
+        self.scope = institution_scope
+        self.firsts: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        for c in candidates:
+            if c.open and levels - c.blocked_levels:
+                for g in c.precedence:
+                    if g.side == "first":
+                        self.firsts[g.group].append((g.rank, c.program))
+
+    def __call__(self, mv: Move) -> bool:
+        if mv.kind == "swap":
+            return True
+        after = set(self.decisions) - {mv.from_program} | ({mv.to_program} if mv.to_program else set())
+        held = {self.by_id[p].institution for p in after if self.scope and self.by_id[p].institution}
+        if mv.to_program is not None:
+            for g in self.by_id[mv.to_program].precedence:
+                if g.side == "later" and any(
+                        rank >= g.rank and w not in after and w != mv.to_program
+                        and not (self.by_id[w].institution and self.by_id[w].institution in held)
+                        and (self.by_id[w].eligible or self.by_id[mv.to_program].reserve)
+                        for rank, w in self.firsts[g.group]):
+                    return False
+        if mv.from_program is not None and mv.from_program not in after:
+            for g in self.by_id[mv.from_program].precedence:
+                if g.side == "first" and any(
+                        h.group == g.group and h.side == "later" and h.rank <= g.rank
+                        and (self.by_id[mv.from_program].eligible or self.by_id[p].reserve)
+                        for p in after for h in self.by_id[p].precedence):
+                    return False
+        return True
 
 
 def _add(dist: list[float], p: float) -> list[float]:

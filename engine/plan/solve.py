@@ -1,4 +1,4 @@
-"""The one allocation model: which program gets which signal level, as a mixed-integer program.
+"""The one allocation model: which program gets which signal level, solved exactly.
 
 Both strategies solve the same problem with the same hard constraints and differ only in what they
 maximise (see docs/optimizer.md):
@@ -9,7 +9,7 @@ hard     only open programs (eligible, or reserve for spare signals); at most on
          program outside the must-have areas takes a signal only when every eligible must-have program the
          applicant rates at least as high holds one).
 
-then, lexicographically (each optimum is fixed as a constraint for the next solve):
+then, lexicographically (a later goal never costs an earlier one anything):
   1. most signals used, then fewest reserve programs used (a reserve takes only a signal nothing else can
      use: the guide's "use every signal");
   2. strategy "gain" only: most expected interviews (unknown gains count 0);
@@ -21,31 +21,37 @@ then, lexicographically (each optimum is fixed as a constraint for the next solv
      (a stronger level to a higher score);
   6. ties: the applicant's own rating (interest) first, then program id, so the plan is deterministic.
 
-HiGHS (via `highspy`) solves each stage exactly (`mip_rel_gap = 0`). Every number in the objectives is
-an integer or scaled to one, so "fixed" optima are exact.
+Without precedence groups this is a minimum-cost flow (source -> level -> level x fit -> program ->
+[institution] -> sink) whose arc costs are the goals above as one exact lexicographic cost
+(engine/plan/flow.py); flows are integral, so the flow optimum is the plan's optimum. A precedence group
+is exact too: a plan's lowest-rated signaled later-side program fixes a threshold, below which later-side
+programs are barred and at or above which first-side programs must hold a signal. Each threshold is a
+flow problem; the best of them is the plan. Scores are exact to 1e-6 points, gains to 1e-9 interviews.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-import sys
 import time
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import product
 
+from .flow import Network, pack
 from .outcome import RateTable, gain_of
 from .quotas import Candidate, LevelQuota
 
-SOLVER = "HiGHS (highspy), exact: mip_rel_gap=0"
-SCALE = 1e4          # solver units per point of score or per interview
+SOLVER = "exact lexicographic minimum-cost flow (signalwise)"
 STRATEGIES = ("guide", "gain")
+SCORE_UNIT = 10**6     # score points -> integers
+GAIN_UNIT = 10**9      # interviews -> integers
+INF = 10**9
+# cost components, most important first
+FORCED, USED, RESERVE, GAIN, DEVIATION, SHAPE, SCORE, TIE = range(8)
+WIDTH = 8
 
 
 class OptimizeError(RuntimeError):
-    """The solver failed (time limit, numerical trouble). A bug or an extreme input, never a user mistake."""
+    """The model could not be solved (an extreme input). A bug or an extreme input, never a user mistake."""
 
 
 @dataclass(frozen=True)
@@ -65,105 +71,19 @@ def fill_weight(q: LevelQuota, fit: str) -> int:
     return 1 + q.fill_order.index(fit) if fit in q.fill_order else 1 + len(q.fill_order)
 
 
-class _Model:
-    """A tiny sparse MILP builder; every variable is an integer."""
-
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.rows: list[dict[int, float]] = []
-        self.row_lb: list[float] = []
-        self.row_ub: list[float] = []
-
-    def var(self, lb: float = 0.0, ub: float = 1.0) -> int:
-        self.lb.append(lb)
-        self.ub.append(ub)
-        return len(self.lb) - 1
-
-    def row(self, coefs: Mapping[int, float], lb: float, ub: float) -> None:
-        self.rows.append(dict(coefs))
-        self.row_lb.append(lb)
-        self.row_ub.append(ub)
-
-    def solve(self, objective: Mapping[int, float], time_limit: float) -> list[float]:
-        """Minimise `objective`; the rounded solution."""
-        import highspy
-        import numpy as np
-
-        h = _highs()
-        inf = h.getInfinity()
-        n = len(self.lb)
-        lp = highspy.HighsLp()
-        lp.num_col_ = n
-        lp.num_row_ = len(self.rows)
-        cost = np.zeros(n)
-        for i, v in objective.items():
-            cost[i] += v
-        lp.col_cost_ = cost
-        lp.col_lower_ = np.array(self.lb, dtype=float)
-        lp.col_upper_ = np.array(self.ub, dtype=float)
-        lp.row_lower_ = np.array([max(v, -inf) for v in self.row_lb], dtype=float)
-        lp.row_upper_ = np.array([min(v, inf) for v in self.row_ub], dtype=float)
-        start, index, value = [0], [], []
-        for r in self.rows:
-            for i in sorted(r):
-                index.append(i)
-                value.append(r[i])
-            start.append(len(index))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = n
-        lp.a_matrix_.num_row_ = len(self.rows)
-        lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value, dtype=float)
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-        h.clearModel()
-        h.setOptionValue("time_limit", float(time_limit))
-        h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise OptimizeError(f"HiGHS could not solve the allocation: {h.modelStatusToString(status)}")
-        return [float(round(v)) for v in h.getSolution().col_value]
+def _cost(**parts: int) -> int:
+    comps = [0] * WIDTH
+    for name, value in parts.items():
+        comps[_INDEX[name]] = value
+    return pack(comps, WIDTH)
 
 
-_SOLVER: Any = None
-
-
-def _highs() -> Any:
-    """One quiet HiGHS instance per process. HiGHS prints a banner to the C stdout the first time an
-    instance is built, even with logging off; it would corrupt `--format json` on stdout, so the first
-    construction runs with file descriptor 1 pointed at /dev/null."""
-    global _SOLVER
-    if _SOLVER is None:
-        import highspy
-
-        sys.stdout.flush()
-        try:
-            saved = os.dup(1)
-        except OSError:
-            saved = -1
-        try:
-            if saved >= 0:
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 1)
-                os.close(null)
-            solver = highspy.Highs()
-            ctypes.CDLL(None).fflush(None)
-        finally:
-            if saved >= 0:
-                os.dup2(saved, 1)
-                os.close(saved)
-        for name, value in (("output_flag", False), ("mip_rel_gap", 0.0), ("random_seed", 0),
-                            ("threads", 1), ("presolve", "on")):
-            solver.setOptionValue(name, value)
-        _SOLVER = solver
-    return _SOLVER
+_INDEX = {"forced": FORCED, "used": USED, "reserve": RESERVE, "gain": GAIN, "deviation": DEVIATION,
+          "shape": SHAPE, "score": SCORE, "tie": TIE}
 
 
 def solve(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], *, strategy: str = "guide",
-          rates: RateTable | None = None, institution_scope: bool = False,
-          time_limit: float = 60.0) -> Solution:
+          rates: RateTable | None = None, institution_scope: bool = False) -> Solution:
     """The plan for `strategy` (see the module docstring for the exact lexicographic objective)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
@@ -171,124 +91,126 @@ def solve(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], *, stra
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate program ids among candidates")
     started = time.perf_counter()
-    cands = sorted(candidates, key=lambda c: c.program)
-    levels = [q.level for q in quotas]
-    quota_of = {q.level: q for q in quotas}
-    strength = {q.level: len(quotas) - j for j, q in enumerate(quotas)}
-    m = _Model()
-    x: dict[tuple[str, str], int] = {}
-    for c in cands:
-        if c.open:
-            for q in quotas:
-                if q.level not in c.blocked_levels and q.count > 0:
-                    x[(c.program, q.level)] = m.var()
-    if not x:
-        return Solution({}, 0, time.perf_counter() - started)
-    own: dict[str, list[int]] = defaultdict(list)
-    for (p, _), i in x.items():
-        own[p].append(i)
-    for idx in own.values():
-        if len(idx) > 1:
-            m.row({i: 1.0 for i in idx}, 0.0, 1.0)
-    for q in quotas:
-        idx = [i for (_, t), i in x.items() if t == q.level]
-        if idx:
-            m.row({i: 1.0 for i in idx}, 0.0, float(q.count))
-    by_id = {c.program: c for c in cands}
-    reach_of: dict[str, list[int]] = dict(own)   # the variables that put a signal "on" a program
-    if institution_scope:
-        by_inst: dict[str, list[str]] = defaultdict(list)
-        for c in cands:
-            if c.institution and c.program in own:
-                by_inst[c.institution].append(c.program)
-        for members in by_inst.values():
-            idx = [i for p in members for i in own[p]]
-            if len(idx) > 1:
-                m.row({i: 1.0 for i in idx}, 0.0, 1.0)
-            for p in members:
-                reach_of[p] = idx
-    _precedence_rows(m, cands, own, reach_of)
-
-    used = {i: 1.0 for i in x.values()}
-    reserve = {i: 1.0 for (p, _), i in x.items() if by_id[p].reserve}
-    total = sum(q.count for q in quotas)
-    deviation = _deviation_terms(m, quotas, x, by_id)
-    score = {i: -by_id[p].score * strength[t] * SCALE for (p, t), i in x.items()}
-    n_prog = len(cands)
-    order = {c.program: k for k, c in enumerate(cands)}
-    tie = {i: -float(strength[t]) * ((by_id[p].rating or 0.0) * (n_prog + 1) + (n_prog - order[p]))
-           for (p, t), i in x.items()}
-    stages: list[tuple[dict[int, float], float]] = [
-        ({**{i: -float(total + 1) for i in used}, **{i: -float(total + 1) + 1.0 for i in reserve}}, 0.5)]
-    if strategy == "gain":
-        gains = {i: -(gain_of(rates or {}, p, t) or 0.0) * SCALE for (p, t), i in x.items()}
-        if any(gains.values()):
-            stages.append((gains, 1e-6 * SCALE))
-    shape = {i: float(fill_weight(quota_of[t], by_id[p].fit)) for (p, t), i in x.items() if quota_of[t].ranges}
-    stages += [(deviation, 0.5), (shape, 0.5), (score, 1e-6 * SCALE), (tie, 0.5)]
+    model = _Model(sorted(candidates, key=lambda c: c.program), list(quotas), strategy, rates, institution_scope)
+    best: tuple[int, dict[str, str]] | None = None
     solves = 0
-    sol: list[float] = []
-    for k, (objective, slack) in enumerate(stages):
-        left = max(1.0, time_limit - (time.perf_counter() - started))
-        sol = m.solve(objective, left)
+    for barred, forced in model.thresholds():
         solves += 1
-        if k < len(stages) - 1:
-            value = sum(v * sol[i] for i, v in objective.items())
-            m.row(objective, -float("inf"), value + slack)
-    decisions = {p: t for (p, t), i in x.items() if sol[i] > 0.5}
-    return Solution(dict(sorted(decisions.items(), key=lambda kv: (levels.index(kv[1]), kv[0]))), solves,
-                    time.perf_counter() - started)
+        result = model.run(barred, forced)
+        if result is not None and (best is None or result[0] < best[0]):
+            best = result
+    decisions = best[1] if best is not None else {}
+    levels = [q.level for q in quotas]
+    ordered = dict(sorted(decisions.items(), key=lambda kv: (levels.index(kv[1]), kv[0])))
+    return Solution(ordered, solves, time.perf_counter() - started)
 
 
-def _precedence_rows(m: _Model, cands: Sequence[Candidate], own: Mapping[str, list[int]],
-                     reach_of: Mapping[str, list[int]]) -> None:
-    """Later-side programs wait for every first-side program rated at least as high (per group).
+class _Model:
+    """One allocation problem; `run` solves it with some later-side programs barred and some first-side
+    programs forced, `thresholds` lists the combinations that together cover every feasible plan."""
 
-    One switch per (group, rank, class): it must be on for any later program of that rank to hold a
-    signal, and it can be on only while every qualifying first-side program holds one. Eligible later
-    programs wait for eligible first-side ones; reserve later programs wait for every open one.
-    First-side programs that cannot take any signal are left out: the list cannot satisfy them.
-    """
-    groups = sorted({g.group for c in cands for g in c.precedence})
-    for group in groups:
-        firsts = [(c, g.rank) for c in cands for g in c.precedence
-                  if g.group == group and g.side == "first" and c.program in own]
-        laters = [(c, g.rank) for c in cands for g in c.precedence
-                  if g.group == group and g.side == "later" and c.program in own]
-        for reserve_class in (False, True):
-            members = [(c, r) for c, r in laters if c.reserve == reserve_class]
-            for rank in sorted({r for _, r in members}):
-                waiting = [c for c, r in firsts if r >= rank and (reserve_class or c.eligible)]
-                if not waiting:
-                    continue
-                switch = m.var()
-                for c, r in members:
-                    if r == rank:
-                        m.row({**{i: 1.0 for i in own[c.program]}, switch: -1.0}, -float("inf"), 0.0)
-                for w in waiting:
-                    m.row({**{i: 1.0 for i in reach_of[w.program]}, switch: -1.0}, 0.0, float("inf"))
+    def __init__(self, cands: list[Candidate], quotas: list[LevelQuota], strategy: str,
+                 rates: RateTable | None, institution_scope: bool) -> None:
+        self.cands = cands
+        self.quotas = quotas
+        self.strategy = strategy
+        self.rates = rates or {}
+        self.scope = institution_scope
+        self.strength = {q.level: len(quotas) - j for j, q in enumerate(quotas)}
+        self.allowed = {c.program: [q.level for q in quotas if q.count > 0 and q.level not in c.blocked_levels]
+                        for c in cands if c.open}
+        n = len(cands)
+        self.tie = {c.program: int(round((c.rating or 0.0) * 1000)) * (n + 1) + (n - k) for k, c in enumerate(cands)}
 
+    def thresholds(self) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """(barred, forced) per combination of thresholds, one per precedence group and class."""
+        groups = sorted({g.group for c in self.cands for g in c.precedence})
+        per_group = []
+        for group in groups:
+            firsts = [(c, g.rank) for c in self.cands for g in c.precedence
+                      if g.group == group and g.side == "first" and self.allowed.get(c.program)]
+            laters = [(c, g.rank) for c in self.cands for g in c.precedence
+                      if g.group == group and g.side == "later" and self.allowed.get(c.program)]
+            ranks_e = sorted({r for c, r in laters if c.eligible}) + [float("inf")]
+            ranks_r = sorted({r for c, r in laters if c.reserve}) + [float("inf")]
+            options = []
+            for re_, rr in product(ranks_e, ranks_r):
+                barred = frozenset(c.program for c, r in laters if r < (re_ if c.eligible else rr))
+                forced = frozenset(c.program for c, r in firsts
+                                   if (c.eligible and r >= min(re_, rr)) or (c.reserve and r >= rr))
+                options.append((barred, forced))
+            per_group.append(options)
+        combos = []
+        for choice in product(*per_group):
+            barred = frozenset().union(*(b for b, _ in choice)) if choice else frozenset()
+            forced = frozenset().union(*(f for _, f in choice)) if choice else frozenset()
+            if not barred & forced:
+                combos.append((barred, forced))
+        return sorted(set(combos), key=lambda bf: (sorted(bf[0]), sorted(bf[1])))
 
-def _deviation_terms(m: _Model, quotas: Sequence[LevelQuota], x: Mapping[tuple[str, str], int],
-                     by_id: Mapping[str, Candidate]) -> dict[int, float]:
-    """Slack variables for every signal below a fit's minimum or above its maximum, with their costs."""
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for (p, t), i in x.items():
-        members[(t, by_id[p].fit)].append(i)
-    terms: dict[int, float] = {}
-    for q in quotas:
+    def run(self, barred: frozenset[str], forced: frozenset[str]) -> tuple[int, dict[str, str]] | None:
+        """The best plan with `barred` programs out and every `forced` program signaled; None if impossible."""
+        net = Network()
+        source, sink = net.node(), net.node()
+        level_node = {}
+        for q in self.quotas:
+            if q.count > 0:
+                level_node[q.level] = net.node()
+                net.arc(source, level_node[q.level], q.count, _cost(used=-1))
+        group_node: dict[tuple[str, str], int] = {}
+        program_node: dict[str, int] = {}
+        inst_node: dict[str, int] = {}
+        program_arcs: list[tuple[int, str, str]] = []
+        # A forced program is satisfied by a signal to it or, when signals go to institutions, to its
+        # institution: the reward for covering it sits on the arc into the sink that the signal takes.
+        forced_insts = {c.institution for c in self.cands if c.program in forced and self.scope and c.institution}
+        units = len(forced_insts) + sum(1 for c in self.cands if c.program in forced
+                                        and not (self.scope and c.institution))
+        for c in self.cands:
+            levels = self.allowed.get(c.program)
+            if not levels or c.program in barred:
+                continue
+            pn = program_node[c.program] = net.node()
+            if self.scope and c.institution:
+                if c.institution not in inst_node:
+                    inst_node[c.institution] = net.node()
+                    bonus = -1 if c.institution in forced_insts else 0
+                    net.arc(inst_node[c.institution], sink, 1, _cost(forced=bonus))
+                net.arc(pn, inst_node[c.institution], 1, 0)
+            else:
+                net.arc(pn, sink, 1, _cost(forced=-1 if c.program in forced else 0))
+            for level in levels:
+                key = (level, c.fit)
+                if key not in group_node:
+                    group_node[key] = self._group(net, level_node[level], level, c.fit)
+                gain = 0
+                if self.strategy == "gain":
+                    gain = -int(round((gain_of(self.rates, c.program, level) or 0.0) * GAIN_UNIT))
+                strength = self.strength[level]
+                arc = net.arc(group_node[key], pn, 1, _cost(
+                    reserve=1 if c.reserve else 0, gain=gain,
+                    score=-int(round(c.score * SCORE_UNIT)) * strength, tie=-self.tie[c.program] * strength))
+                program_arcs.append((arc, c.program, level))
+        total = net.min_cost_flow(source, sink)
+        decisions = {p: level for arc, p, level in program_arcs if net.flow(arc) > 0}
+        held = {c.institution for c in self.cands if c.program in decisions and self.scope and c.institution}
+        if any(p not in decisions and not (self.scope and c.institution in held)
+               for c in self.cands if (p := c.program) in forced):
+            return None
+        return total - _cost(forced=-units), decisions
+
+    def _group(self, net: Network, level_node: int, level: str, fit: str) -> int:
+        """The level x fit node, fed by arcs that price each signal against the fit's range."""
+        q = next(x for x in self.quotas if x.level == level)
+        node = net.node()
+        shape = fill_weight(q, fit) if q.ranges else 0
         if not q.ranges:
-            continue
-        fits = sorted(set(q.ranges) | {f for (t, f) in members if t == q.level})
-        for f in fits:
-            idx = members.get((q.level, f), [])
-            lo, hi = q.fit_range(f)
-            if lo > 0:
-                short = m.var(0.0, float(lo))
-                m.row({**{i: 1.0 for i in idx}, short: 1.0}, float(lo), float("inf"))
-                terms[short] = 1.0
-            if idx and len(idx) > hi:
-                extra = m.var(0.0, float(q.count))
-                m.row({**{i: 1.0 for i in idx}, extra: -1.0}, -float("inf"), float(hi))
-                terms[extra] = float(spill_weight(q, f))
-    return terms
+            net.arc(level_node, node, INF, 0)
+            return node
+        lo, hi = q.fit_range(fit)
+        if lo > 0:
+            net.arc(level_node, node, lo, _cost(deviation=-1, shape=shape))
+        if hi > lo:
+            net.arc(level_node, node, hi - lo, _cost(shape=shape))
+        net.arc(level_node, node, INF, _cost(deviation=spill_weight(q, fit), shape=shape))
+        return node
