@@ -183,6 +183,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "tier": lv.level, "available": lv.available, "assigned": lv.assigned,
             "by_fit": {fit: lv.counts.get(fit, 0) for fit in sorted(lv.counts)},
             "quota": {fit: {"min": lo, "max": hi} for fit, (lo, hi) in sorted(lv.ranges.items())},
+            "extension": lv.extension,
             "because": [firing_entry(ev, qf)] if qf else [],
         })
     findings = []
@@ -352,7 +353,7 @@ class _Sentences:
             if v.get("status") == "reserve":
                 f = by_output.get(int(v["_id"]), [])
                 if f:
-                    reserve.setdefault(str(v["program"]), _clean(f[0].text))
+                    reserve.setdefault(str(v["program"]), f"“{f[0].rule.title}”, rule {f[0].rule.id}")
         return cls(ev, claims, quota_firings, by_output, blocks, later, reserve, _plan_view(ev))
 
     # -- pieces

@@ -76,7 +76,7 @@ def random_instance(rng: random.Random, max_programs: int = 6) -> Instance:
 
 def feasible(d: dict[str, str], cands: list[Candidate], quotas: list[LevelQuota], scope: bool) -> bool:
     by = {c.program: c for c in cands}
-    count = {q.level: q.count for q in quotas}
+    count = {q.level: q.count if q.rule is not None else 0 for q in quotas}   # no ratio row: no signals
     for p, t in d.items():
         c = by[p]
         if not (c.eligible or c.reserve) or t in c.blocked_levels or count.get(t, 0) <= 0:
@@ -91,7 +91,8 @@ def feasible(d: dict[str, str], cands: list[Candidate], quotas: list[LevelQuota]
     held = {by[p].institution for p in d if scope and by[p].institution}
 
     def can_take(w: Candidate) -> bool:
-        return (w.eligible or w.reserve) and any(q.count > 0 and q.level not in w.blocked_levels for q in quotas)
+        return (w.eligible or w.reserve) and any(count[q.level] > 0 and q.level not in w.blocked_levels
+                                                 for q in quotas)
 
     for p in d:  # a later-side program waits for every first-side one rated at least as high
         for g in by[p].precedence:

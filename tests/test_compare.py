@@ -11,7 +11,6 @@ from signalwise.engine.catalogue import bundled_root
 from signalwise.engine.errors import PolicyError
 from signalwise.engine.plan.interview_model import (
     available_models,
-    gain_inputs,
     load_model,
     load_model_file,
     program_rates,
@@ -55,7 +54,7 @@ def test_compare_three_plans_side_by_side(rates_report: dict[str, Any]) -> None:
         probs = list(p["outcome"]["p_at_least"].values())
         assert probs == sorted(probs, reverse=True)
     assert plans["yours"]["decisions"]["GSI-01"] == "gold"
-    assert plans["optimal"]["solver"]["name"].startswith("HiGHS")
+    assert plans["optimal"]["solver"]["name"].startswith("exact lexicographic")
 
 
 def test_plans_respect_signal_counts_and_institutions(rates_report: dict[str, Any]) -> None:
@@ -276,24 +275,55 @@ def test_models_folder_is_package_data() -> None:
 @pytest.mark.parametrize("name", ["moderate-fm", "gold-silver-im-rates"])
 def test_gain_inputs_and_both_strategies_on_examples(name: str) -> None:
     ev = evaluate(Request(str(EXAMPLES / name / "profile.yaml"), str(EXAMPLES / name / "programs.csv")))
-    gi = gain_inputs(ev)
+    assert ev.optimization is not None
+    gi = ev.optimization.inputs
     assert gi.has_data()
-    plans = {s: optimize(gi.candidates, gi.quotas, gi.rates, s, institution_scope=gi.institution_scope,
-                         prefer=gi.prefer) for s in ("guide", "gain")}
+    plans = {s: optimize(gi.candidates, gi.quotas, gi.rates, s, institution_scope=gi.institution_scope)
+             for s in ("guide", "gain")}
     for s, plan in plans.items():
         assert not hard_violations(plan.decisions, gi.candidates, gi.quotas,
                                    institution_scope=gi.institution_scope, strategy=s)
     assert plans["gain"].gain >= plans["guide"].gain - 1e-9
 
 
-def test_guide_strategy_reproduces_the_rule_plan_when_rates_do_not_discriminate() -> None:
-    """FM's model gives every program the same rates: the guide MILP keeps the rule-based allocation."""
-    ev = evaluate(Request(str(EXAMPLES / "moderate-fm" / "profile.yaml"),
-                          str(EXAMPLES / "moderate-fm" / "programs.csv")))
-    gi = gain_inputs(ev)
-    plan = optimize(gi.candidates, gi.quotas, gi.rates, "guide", institution_scope=gi.institution_scope,
-                    prefer=gi.prefer)
-    assert plan.decisions == gi.prefer
+def test_compare_guide_plan_is_the_evaluate_plan() -> None:
+    """One allocation model: `compare`'s guide plan is exactly the plan `evaluate` prints."""
+    for name in ("moderate-fm", "gold-silver-im-rates"):
+        ev = evaluate(Request(str(EXAMPLES / name / "profile.yaml"), str(EXAMPLES / name / "programs.csv")))
+        assert ev.optimization is not None
+        gi = ev.optimization.inputs
+        plan = optimize(gi.candidates, gi.quotas, gi.rates, "guide", institution_scope=gi.institution_scope)
+        assert plan.decisions == {p.program: p.level for p in ev.allocation.picks}
+
+
+def test_rate_columns_do_not_change_the_default_plan(tmp_path: Path) -> None:
+    """Rates choose programs only under --strategy gain; without it the plan is the one without rates,
+    and a finding says the rates went unused."""
+    import csv
+
+    src = EXAMPLES / "gold-silver-im-rates"
+    with open(src / "programs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    keep = [k for k in rows[0] if not k.startswith("interview_rate_")]
+    bare = tmp_path / "programs.csv"
+    with open(bare, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keep, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    with_rates = evaluate(Request(str(src / "profile.yaml"), str(src / "programs.csv")))
+    without = evaluate(Request(str(src / "profile.yaml"), str(bare)))
+    plan = {p.program: p.level for p in with_rates.allocation.picks}
+    assert plan == {p.program: p.level for p in without.allocation.picks}
+    gain = evaluate(Request(str(src / "profile.yaml"), str(src / "programs.csv"), strategy="gain"))
+    assert {p.program: p.level for p in gain.allocation.picks} != plan   # the rates do matter under gain
+    from signalwise.engine.explain import build_report
+
+    report = build_report(with_rates)
+    assert report["strategy"] == "guide"
+    assert any(f["rule"] == "check.rates-unused" for f in report["findings"])
+    assert not any(f["rule"] == "check.rates-unused" for f in build_report(without)["findings"])
+    assert all(p["allocation"]["metric"] == "score" for p in report["programs"])
+    assert all(p["allocation"]["metric"] == "expected-gain" for p in build_report(gain)["programs"])
 
 
 def test_evaluate_still_reads_the_rates_example() -> None:

@@ -146,7 +146,8 @@ def test_equal_scores_are_ordered_by_program_id_whatever_the_row_order(tmp_path:
         assert len({p["score"] for p in by_id.values()}) == 1  # a genuine tie
         decisions.append({pid: p["decision"] for pid, p in by_id.items()})
         texts = " ".join(b["text"] for b in by_id["TWIN-B"]["because"])
-        assert "equal scores are ordered by program id" in texts
+        assert "the choice between them is arbitrary (settled by program id)" in texts
+        assert sorted(by_id["TWIN-B"]["allocation"]["tied_with"]) == ["TWIN-A"]
     assert decisions[0] == decisions[1]
     assert decisions[0]["TWIN-A"] == "signal"
     assert decisions[0]["TWIN-B"] == decisions[0]["TWIN-C"] == "none"

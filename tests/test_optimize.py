@@ -168,7 +168,8 @@ def test_neighbour_moves_keep_constraints() -> None:
             assert not hard_violations(after, cands, quotas, institution_scope=scope, strategy="gain"), mv
             change = plan_gain(after, rates) - plan_gain(plan.decisions, rates)
             assert change == pytest.approx(mv.delta, abs=1e-9)
-            assert mv.delta <= 1e-9  # the plan is optimal: no single move improves it
+            if mv.kind in ("move", "swap"):  # same signals used: the gain plan is optimal, none improves it
+                assert mv.delta <= 1e-9
         assert isinstance(Move("add", "t", "A", None, None, 0.1).text(), str)
 
 
@@ -227,7 +228,8 @@ def test_explanations_are_exact_and_consistent() -> None:
             for s in ex["signals"]:
                 alt = s["alternative"]
                 if alt is not None:
-                    assert alt["delta"] <= 1e-9  # optimal within the strategy: no alternative adds
+                    if strategy == "gain" and alt["kind"] in ("move", "swap"):
+                        assert alt["delta"] <= 1e-9  # the gain plan is optimal: no alternative adds
                     after = Move(alt["kind"], alt["tier"], alt["to"], alt["from"], alt["other_tier"],
                                  alt["delta"]).apply(plan.decisions)
                     assert plan_gain(after, rates) - plan.gain == pytest.approx(alt["delta"], abs=1e-9)

@@ -89,7 +89,7 @@ class PlanView:
         return value_of(self.candidates[p], level, self.metric, self.rates)
 
     def allowed(self, c: Candidate) -> list[str]:
-        return [t for t in self.levels if self.quotas[t].count > 0 and t not in c.blocked_levels]
+        return [t for t in self.levels if self.quotas[t].usable > 0 and t not in c.blocked_levels]
 
     def signaled(self, fit: str, level: str) -> list[str]:
         key = (fit, level)

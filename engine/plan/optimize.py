@@ -284,7 +284,7 @@ class _PrecedenceCheck:
 
     def __init__(self, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
                  institution_scope: bool) -> None:
-        levels = {q.level for q in quotas if q.count > 0}
+        levels = {q.level for q in quotas if q.usable > 0}
         self.by_id = {c.program: c for c in candidates}
         self.decisions = decisions
         self.scope = institution_scope

@@ -58,6 +58,12 @@ class LevelQuota:
     def fit_range(self, fit: str) -> tuple[int, int]:
         return self.ranges.get(fit, (0, 0))
 
+    @property
+    def usable(self) -> int:
+        """Signals the plan may give: none when no ratio row matched (the policy has a gap; the report
+        says so rather than splitting the level without the guide)."""
+        return self.count if self.rule is not None else 0
+
 
 @dataclass(frozen=True)
 class Pick:

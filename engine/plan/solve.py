@@ -117,7 +117,7 @@ class _Model:
         self.rates = rates or {}
         self.scope = institution_scope
         self.strength = {q.level: len(quotas) - j for j, q in enumerate(quotas)}
-        self.allowed = {c.program: [q.level for q in quotas if q.count > 0 and q.level not in c.blocked_levels]
+        self.allowed = {c.program: [q.level for q in quotas if q.usable > 0 and q.level not in c.blocked_levels]
                         for c in cands if c.open}
         n = len(cands)
         self.tie = {c.program: int(round((c.rating or 0.0) * 1000)) * (n + 1) + (n - k) for k, c in enumerate(cands)}
@@ -154,9 +154,9 @@ class _Model:
         source, sink = net.node(), net.node()
         level_node = {}
         for q in self.quotas:
-            if q.count > 0:
+            if q.usable > 0:
                 level_node[q.level] = net.node()
-                net.arc(source, level_node[q.level], q.count, _cost(used=-1))
+                net.arc(source, level_node[q.level], q.usable, _cost(used=-1))
         group_node: dict[tuple[str, str], int] = {}
         program_node: dict[str, int] = {}
         inst_node: dict[str, int] = {}

@@ -40,12 +40,15 @@ MAKE_ONE = "make one with: signalwise evaluate --profile P --programs F --format
 
 # Labels for why-not reasons (the sentence itself comes from the report).
 REASON_LABEL = {
-    "outranked": "another program ranked higher for the last place",
-    "full": "this tier's range for this fit was already full",
-    "no-quota": "this tier's split gives nothing to this fit",
+    "outranked": "programs of its fit with at least its value hold this tier",
+    "range-full": "this tier's range for this fit is full",
+    "other-fits": "this tier's signals went to other fits the split needs first",
     "blocked": "a rule keeps this tier from this program",
     "excluded": "not eligible for any signal",
+    "reserve": "set aside for a soft reason: it takes only a spare signal",
     "exempt": "needs no signal",
+    "institution": "its institution already holds a signal",
+    "must-have": "your must-have areas come first",
     "stronger-tier": "it already gets a stronger tier",
 }
 
@@ -259,7 +262,7 @@ def why_not_view(report: dict[str, Any], p: dict[str, Any], tier: str) -> str:
                 gap = float(other["score"]) - float(p["score"])
                 tie = " (a tie: your interest rating decides, then program id)" if gap == 0 else ""
                 out.append(f"  Score gap: {fmt(gap)} point(s){tie}")
-    if reason in ("excluded", "exempt"):
+    if reason in ("excluded", "exempt", "reserve"):
         failing = [
             b
             for step, b in chain(report, p)
@@ -282,17 +285,16 @@ def why_not_view(report: dict[str, Any], p: dict[str, Any], tier: str) -> str:
         if r.get("rationale"):
             out += _wrap(f"Why the rule exists: {r['rationale']}", "  ", "    ")
         out += _wrap(f"source: {r.get('source') or 'none'} · {r.get('policy')}", "    ")
-    if reason in ("no-quota", "full", "outranked"):
+    if reason in ("range-full", "other-fits", "outranked"):
         sig = next((s for s in report.get("signals", []) if s["tier"] == tier), None)
         if sig is not None:
             q = (sig.get("quota") or {}).get(p["fit"])
             if q is not None:
                 rng = str(q.get("min")) if q.get("min") == q.get("max") else f"{q.get('min')}-{q.get('max')}"
                 used = (sig.get("by_fit") or {}).get(p["fit"], 0)
-                out.append(
-                    f"  {decision_label(tier).capitalize()}s for {p['fit']} programs: guide's range {rng}, "
-                    f"{used} used."
-                )
+                owner = "signalwise's extension range" if sig.get("extension") else "the guide's range"
+                out.append(f"  {decision_label(tier).capitalize()}s for {p['fit']} programs: {owner} {rng}, "
+                           f"{used} used.")
             for b in sig.get("because", []):
                 out += _wrap(f"The split: {b['text']}", "  ", "    ")
                 out += _prov(b, "    ")
