@@ -117,3 +117,60 @@ def test_plan_stays_within_quota_and_every_decision_is_explained(
     for f in report["findings"]:
         assert f["rule"] in KNOWN_RULES
     assert report["applicant"]["because"]
+
+
+# --- the trust contract: the applicant's constraints first, and every allocation claim checked ---------------
+
+LONG = int(__import__("os").environ.get("SIGNALWISE_PROPERTY_EXAMPLES", "0"))
+rated_program = program.map(lambda p: {**p, "interest": p.get("interest", 3)})
+rates = st.fixed_dictionaries({}, optional={
+    "interview_rate_signaled": st.floats(0.0, 1.0).map(lambda v: round(v, 3)),
+    "interview_rate_gold": st.floats(0.0, 1.0).map(lambda v: round(v, 3)),
+    "interview_rate_silver": st.floats(0.0, 1.0).map(lambda v: round(v, 3)),
+    "interview_rate_unsignaled": st.floats(0.0, 0.5).map(lambda v: round(v, 3)),
+})
+
+
+def _states(area: str) -> set[str]:
+    from signalwise.engine.geography import locate
+
+    return {s for s in STATES + ["AR", "OK", "LA", "WI", "IN"] if area in (s, *locate(s))}
+
+
+@settings(max_examples=LONG or 150, deadline=None, derandomize=not LONG,
+          suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(profile, st.lists(st.tuples(rated_program, rates).map(lambda t: {**t[0], **t[1]}), min_size=1, max_size=30),
+       signals, st.sampled_from(["guide", "gain"]))
+def test_must_have_areas_and_allocation_claims_hold_on_generated_shortlists(
+        prof: dict[str, Any], progs: list[dict[str, Any]], sig: str | None, strategy: str) -> None:
+    """Independent of engine/plan: no signal leaves the must-have areas while an eligible program inside
+    them, rated at least as high, waits; every program carries its `allocation` claim (build_report has
+    already run the claim checker, which raises on any false claim)."""
+    from signalwise.engine.errors import InputError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, p in enumerate(progs):
+            p["id"] = f"G-{i:03d}"
+        (Path(tmp) / "profile.yaml").write_text(yaml.safe_dump(prof))
+        (Path(tmp) / "programs.yaml").write_text(yaml.safe_dump(progs))
+        req = Request(str(Path(tmp) / "profile.yaml"), str(Path(tmp) / "programs.yaml"),
+                      signals=parse_signals_option(sig) if sig else None, strategy=strategy)
+        try:
+            report = build_report(evaluate(req))
+        except InputError:
+            return  # e.g. --strategy gain with no usable rate, or a count the policy does not know
+    must = set().union(*(_states(a) for a in prof["geography"]["must_have"])) if prof["geography"]["must_have"] \
+        else set()
+    rows = {p["id"]: p for p in progs}
+    decided = {p["id"]: p for p in report["programs"]}
+    for p in report["programs"]:
+        assert set(p["allocation"]) >= {"metric", "value", "competed_for", "outranked_by", "held_back_by"}
+        assert p["allocation"]["metric"] == ("expected-gain" if strategy == "gain" else "score")
+    if must:
+        waiting = [pid for pid, p in decided.items() if p["decision"] == "none" and rows[pid]["state"] in must
+                   and p["allocation"]["held_back_by"] != "institution"]
+        for pid, p in decided.items():
+            if p["decision"] in ("none", "excluded", "exempt") or rows[pid]["state"] in must:
+                continue
+            better = [w for w in waiting if rows[w]["interest"] >= rows[pid]["interest"]]
+            assert not better, f"{pid} ({rows[pid]['state']}) signaled while {better} wait inside {must}"

@@ -11,7 +11,8 @@ hard     only open programs (eligible, or reserve for spare signals); at most on
 
 then, lexicographically (a later goal never costs an earlier one anything):
   1. most signals used, then fewest reserve programs used (a reserve takes only a signal nothing else can
-     use: the guide's "use every signal");
+     use: the guide's "use every signal"), then the stronger levels used first (a gold left unused while
+     a silver is spent wastes the stronger signal);
   2. strategy "gain" only: most expected interviews (unknown gains count 0);
   3. least distance from the guide's ranges per level and fit: each signal below a fit's minimum or above
      its maximum costs 1; spill-over goes to the row's `overflow` fits in order before any other fit;
@@ -46,8 +47,8 @@ SCORE_UNIT = 10**6     # score points -> integers
 GAIN_UNIT = 10**9      # interviews -> integers
 INF = 10**9
 # cost components, most important first
-FORCED, USED, RESERVE, GAIN, DEVIATION, SHAPE, SCORE, TIE = range(8)
-WIDTH = 8
+FORCED, USED, RESERVE, STRENGTH, GAIN, DEVIATION, SHAPE, SCORE, TIE = range(9)
+WIDTH = 9
 
 
 class OptimizeError(RuntimeError):
@@ -78,8 +79,8 @@ def _cost(**parts: int) -> int:
     return pack(comps, WIDTH)
 
 
-_INDEX = {"forced": FORCED, "used": USED, "reserve": RESERVE, "gain": GAIN, "deviation": DEVIATION,
-          "shape": SHAPE, "score": SCORE, "tie": TIE}
+_INDEX = {"forced": FORCED, "used": USED, "reserve": RESERVE, "strength": STRENGTH, "gain": GAIN,
+          "deviation": DEVIATION, "shape": SHAPE, "score": SCORE, "tie": TIE}
 
 
 def solve(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], *, strategy: str = "guide",
@@ -156,7 +157,7 @@ class _Model:
         for q in self.quotas:
             if q.usable > 0:
                 level_node[q.level] = net.node()
-                net.arc(source, level_node[q.level], q.usable, _cost(used=-1))
+                net.arc(source, level_node[q.level], q.usable, _cost(used=-1, strength=-self.strength[q.level]))
         group_node: dict[tuple[str, str], int] = {}
         program_node: dict[str, int] = {}
         inst_node: dict[str, int] = {}
