@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from signalwise.engine.catalogue import bundled_root
 from signalwise.engine.errors import PolicyError
+from signalwise.engine.pipeline import Request, evaluate
 from signalwise.engine.plan.interview_model import (
     available_models,
     load_model,
@@ -17,7 +18,6 @@ from signalwise.engine.plan.interview_model import (
 )
 from signalwise.engine.plan.optimize import hard_violations, optimize
 from signalwise.engine.plan.outcome import NONE
-from signalwise.engine.pipeline import Request, evaluate
 
 from .conftest import EXAMPLES, run_cli
 

@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from signalwise.engine.plan.quotas import Candidate, LevelQuota
 from signalwise.engine.plan.optimize import (
     Move,
-    fit_cap,
     gain_of,
     hard_violations,
     neighbours,
@@ -21,6 +19,7 @@ from signalwise.engine.plan.optimize import (
     plan_gain,
 )
 from signalwise.engine.plan.outcome import NONE, Rate
+from signalwise.engine.plan.quotas import Candidate, LevelQuota
 
 FITS = ("reach", "target", "safety")
 TOL = 1e-7
