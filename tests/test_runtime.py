@@ -190,3 +190,71 @@ def test_runtime_is_not_shared_state_between_evaluations(tmp_path: Path) -> None
                                     where=("x", None))
     rt = Runtime(ps)
     assert rt._session is None
+
+
+# The durable-rules behaviours below are pinned against the engine itself in tests/test_durable_rules.py;
+# these check that the runtime and compiler keep evaluations clear of them.
+
+JOIN_ON_MISSING = """
+  - id: join.step2-min
+    title: Reads a field only some programs have, in arithmetic
+    phase: work
+    when:
+      - {fact: program, as: p}
+      - {fact: applicant, as: a, where: {exams.step2_ck: {gt: {add: [$p.step2_min, 1]}}}}
+    then: [{assert: {fact: out, set: {x: 1}}}]
+    because: joined
+    source: t
+"""
+
+
+def test_a_join_on_a_field_the_other_fact_lacks_never_matches_and_never_fails(tmp_path: Path) -> None:
+    # Unguarded, the C core fails such a join with error 311; the compiler's `$ex` guard keeps the fact out.
+    root = policy_root(tmp_path, JOIN_ON_MISSING)
+    assert [f.rule.id for f in evaluate(request(tmp_path, root)).firings] == []
+    (tmp_path / "programs.csv").write_text("id,name,state,setting,step2_min\nT-1,Fictional Test Hospital,OH,"
+                                           "community,200\n")
+    assert [f.rule.id for f in evaluate(request(tmp_path, root)).firings] == ["join.step2-min"]
+
+
+NEGATION_ON_BASE_FACT = """
+  - id: not.avoided
+    title: Fires unless the applicant avoids some area
+    phase: work
+    when:
+      - {fact: applicant, as: a}
+      - not: {fact: geo_pref, where: {list: avoid}}
+    then: [{assert: {fact: out, set: {x: 1}}}]
+    because: nothing avoided
+    source: t
+"""
+
+
+def test_a_blocker_asserted_after_its_trigger_still_blocks(tmp_path: Path) -> None:
+    # The engine does not re-check a negation after later assertions, and geo_pref facts get higher ids
+    # than the applicant: only asserting negated types first makes the `not` hold.
+    root = policy_root(tmp_path, NEGATION_ON_BASE_FACT)
+    assert [f.rule.id for f in evaluate(request(tmp_path, root)).firings] == ["not.avoided"]
+    (tmp_path / "profile.yaml").write_text(PROFILE + "geography: {avoid: [OH]}\n")
+    assert [f.rule.id for f in evaluate(request(tmp_path, root)).firings] == []
+
+
+def test_a_ruleset_the_core_rejects_is_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from signalwise.engine import runtime
+    from signalwise.engine.catalogue import Catalogue
+
+    root = policy_root(tmp_path, QUIET)
+    ps = Catalogue(root).policy_set("test-2026", "test-specialty", allow_missing_specialty=True,
+                                    where=("x", None))
+    real = runtime.compile_stages
+
+    def unsupported(policy_set):  # type: ignore[no-untyped-def]
+        bad = {"all": [{"a": {"t": "x"}}, {"b": {"$iany": {"xs": {"$i": {"a": "v"}}}}}], "run": "quiet.never"}
+        return [replace(s, definition={**s.definition, "quiet.never": bad}) if s.rules else s
+                for s in real(policy_set)]
+
+    monkeypatch.setattr(runtime, "compile_stages", unsupported)
+    with pytest.raises(EngineError, match="rejected the compiled policies"):
+        Runtime(ps)
