@@ -32,6 +32,7 @@ QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "optiona
                     "extension", "rule"}
 CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "signals_total", "home_rule",
                   "scope", "signal_statement", "step2_reference", "step2_reference_origin", "step2_guide_near_example",
+                  "step2_guide_above_example", "step2_guide_below_example",
                   "strategy",
                   "shortlist_has_rates"}
 
