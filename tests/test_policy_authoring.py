@@ -375,9 +375,9 @@ def test_new_cycle_copies_a_cycle_that_validates_and_keeps_comments(policies: Pa
     assert new.startswith("# Keep me: a comment an author wrote.\n")
     assert "id: eras-2027.internal-medicine" in new and "cycle: eras-2027" in new
     assert "match_year: 2027" in new
-    assert "version: 1.1.0" in new and "supersedes: eras-2026.internal-medicine@1.0.0" in new
+    assert "version: 1.2.0" in new and "supersedes: eras-2026.internal-medicine@1.1.0" in new
     assert "effective: {from: 2026-06-04, to: 2027-05-31}" in new
-    assert "Copied from eras-2026.internal-medicine@1.0.0; verify every count for eras-2027 before use" in new
+    assert "Copied from eras-2026.internal-medicine@1.1.0; verify every count for eras-2027 before use" in new
     assert len(list((policies / "cycles" / "eras-2027").glob("*.yaml"))) == \
         len(list((policies / "cycles" / "eras-2026").glob("*.yaml")))
     valid = run("policy", "validate", str(policies))
