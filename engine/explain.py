@@ -198,6 +198,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "report_version": REPORT_VERSION,
         "specialty": ev.context["specialty"],
         "cycle": ev.context["cycle"],
+        **({"cycle_choice": ev.cycle_choice} if ev.cycle_choice else {}),
         "inputs": {
             "profile": {"file": ev.profile.file, "sha256": sha256_text(ev.profile.text)},
             "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),

@@ -33,7 +33,8 @@ QUOTA_ROW_FIELDS = {"table", "row", "level", "quota", "shares", "caps", "optiona
 CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "signals_total", "home_rule",
                   "scope", "signal_statement", "step2_reference", "step2_reference_origin", "step2_guide_near_example",
                   "strategy",
-                  "shortlist_has_rates"}
+                  "shortlist_has_rates", "cycle_origin", "today", "cycle_status", "cycle_ended_on",
+                  "current_cycle", "specialty_rules", "cycle_plan_status"}
 
 
 def check_policy_set(ps: PolicySet) -> None:

@@ -225,7 +225,7 @@ def test_cases_can_read_profile_and_shortlist_files_next_to_them(policies: Path)
     folder = policies / "tests" / "inputs"
     folder.mkdir()
     (folder / "profile.yaml").write_text(
-        "specialty: sample-medicine\ncycle: sample-2026\nstep2_reference: 235\n"
+        "specialty: internal-medicine\ncycle: sample-2026\nstep2_reference: 235\n"
         "applicant: {graduate_type: us-img, graduation_year: 2024, exams: {step2_ck: 238}}\n",
         encoding="utf-8")
     (folder / "programs.csv").write_text(

@@ -106,7 +106,8 @@ def _table(caption: str | None, head: list[str], rows: list[list[str]], align: s
 def render(report: dict[str, Any]) -> str:
     doc = _Doc(report)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
-    lines = [f"# {md(title)}", "", _subtitle(report), ""]
+    choice = f" ({report['cycle_choice']})" if report.get("cycle_choice") else ""
+    lines = [f"# {md(title + choice)}", "", _subtitle(report), ""]
     lines += _summary(doc)
     lines += _plan(doc)
     lines += _glossary(doc)

@@ -17,7 +17,8 @@ def _wrap(text: str, indent: str = "    ") -> str:
 def render(report: dict[str, Any]) -> str:
     out: list[str] = []
     a = report["applicant"]
-    out.append(f"signalwise plan: {report['specialty']}, {report['cycle']}")
+    choice = f" ({report['cycle_choice']})" if report.get("cycle_choice") else ""
+    out.append(f"signalwise plan: {report['specialty']}, {report['cycle']}{choice}")
     out.append("")
     out.append(f"Applicant tier: {a['tier'].upper()}")
     for b in a["because"]:
