@@ -525,6 +525,11 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
                                      programs=[p["id"] for p in ev.shortlist.programs]).to_json()
     result["strategy"] = opt.strategy
     result["notes"] = opt.inputs.notes()
+    model = opt.inputs.model
+    if model is not None and opt.inputs.uses_model():
+        result["model"] = {"id": model.ref, "file": model.file, "population": model.population,
+                           "applicant_types": list(model.applicant_types),
+                           "sources": [src.describe() for _, src in sorted(model.sources.items())]}
     return result
 
 
