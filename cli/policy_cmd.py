@@ -27,7 +27,9 @@ def _root(policies: str | None) -> Path:
 
 def _today(value: str | None) -> dt.date:
     if value is None:
-        return dt.date.today()
+        from signalwise.engine.catalogue import today
+
+        return today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

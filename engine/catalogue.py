@@ -6,8 +6,11 @@ package data, so an installed copy works outside the repository.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import as_file, files
@@ -88,6 +91,10 @@ class Catalogue:
         paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]
         return self._load_all(paths)
 
+    def seasons(self) -> list[Season]:
+        """Every specialty policy's effective window."""
+        return seasons(self.all_specialty_policies())
+
     def _load_all(self, paths: list[Path]) -> tuple[Policy, ...]:
         out, problems = [], []
         for path in paths:
@@ -120,6 +127,105 @@ class Catalogue:
                                       f"{', '.join(names) or 'none'}; "
                                       "or pass --signals to evaluate with your own signal counts")])
         return PolicySet(self.guidance(), spec)
+
+
+TODAY_ENV = "SIGNALWISE_TODAY"
+
+
+def today() -> dt.date:
+    """The date seasons are judged by: $SIGNALWISE_TODAY (YYYY-MM-DD, for reproducible reports and tests)
+    or the system date."""
+    fixed = os.environ.get(TODAY_ENV)
+    if fixed:
+        try:
+            return dt.date.fromisoformat(fixed)
+        except ValueError:
+            raise InputError([Problem("environment", None, TODAY_ENV, f"got {fixed!r}; expected a date YYYY-MM-DD",
+                                      f"unset {TODAY_ENV} to use the system date")]) from None
+    return dt.date.today()
+
+
+@dataclass(frozen=True)
+class Season:
+    """A specialty x cycle policy's effective window, as `policy list`, the default cycle and lint see it."""
+
+    cycle: str
+    specialty: str
+    policy: str           # id@version
+    start: str | None     # effective.from (ISO date)
+    end: str | None       # effective.to
+    status: str | None    # announced | assumed | None (a past or current cycle)
+    match_year: int = 0
+
+    def state_on(self, day: dt.date) -> str:
+        """`open`, `upcoming`, `ended` or `undated` on a day. A policy without effective dates has ended once
+        the year of its Match is over (signaling happens before the Match); otherwise it is undated."""
+        iso = day.isoformat()
+        if self.start is None or self.end is None:
+            return "ended" if 0 < self.match_year < day.year else "undated"
+        if iso < self.start:
+            return "upcoming"
+        return "ended" if iso > self.end else "open"
+
+
+def ended_text(season: Season) -> str:
+    """How a report says when an ended season ended."""
+    if season.end:
+        return f"on {season.end} (the end of its policy's effective dates)"
+    return f"with the {season.match_year} Match (its policy has no effective dates)"
+
+
+@dataclass(frozen=True)
+class CycleChoice:
+    """The season chosen for an evaluation when neither --cycle nor the profile names one."""
+
+    season: Season
+    state: str            # open | upcoming | ended
+    today: dt.date
+
+    def describe(self) -> str:
+        s = self.season
+        when = {"open": "the season open", "upcoming": "the next season to open",
+                "ended": "the most recent season"}[self.state]
+        return (f"cycle {s.cycle} chosen from today's date ({self.today.isoformat()}): {when} by the effective "
+                f"dates of {s.policy} ({s.start} to {s.end})")
+
+
+def seasons(policies: tuple[Policy, ...]) -> list[Season]:
+    return sorted((Season(p.specialty.cycle, p.specialty.specialty, p.ref, _iso(p.effective_from),
+                          _iso(p.effective_to), p.specialty.status, p.specialty.match_year)
+                   for p in policies if p.specialty is not None),
+                  key=lambda s: (s.start or "", s.cycle, s.specialty))
+
+
+def choose_season(all_seasons: list[Season], specialty: str, day: dt.date) -> CycleChoice | None:
+    """The season for `specialty` open on `day` (else the next to open, else the latest ended), judged by the
+    policies' effective dates. A specialty without policies uses the catalogue's most common open cycle."""
+    own = [s for s in all_seasons if s.specialty == specialty]
+    pool = own or all_seasons
+    dated = [s for s in pool if s.start and s.end]
+    if not dated:
+        return None
+    counts = Counter(s.cycle for s in dated)
+    for state in ("open", "upcoming", "ended"):
+        found = [s for s in dated if s.state_on(day) == state]
+        if not found:
+            continue
+        if state == "ended":
+            best = max(found, key=lambda s: (s.end or "", counts[s.cycle], s.cycle))
+        elif state == "upcoming":
+            best = min(found, key=lambda s: (s.start or "", -counts[s.cycle], s.cycle))
+        else:
+            best = max(found, key=lambda s: (counts[s.cycle], s.start or "", s.cycle))
+        if not own:  # a specialty without policies: name the chosen cycle, not another specialty's policy
+            best = Season(best.cycle, specialty, f"the {best.cycle} policies", best.start, best.end, best.status,
+                          best.match_year)
+        return CycleChoice(best, state, day)
+    return None
+
+
+def _iso(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:

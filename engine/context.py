@@ -64,10 +64,15 @@ def signal_spec(ps: PolicySet, override: SignalSpec | None, where: tuple[str, in
         return SignalSpec("single", (), spec.ref)  # the specialty does not use signals this cycle
     unknown = [t.name for t in info.tiers if t.count is None]
     if unknown or not info.tiers:
-        note = f" ({info.signals_note})" if info.signals_note else ""
-        raise InputError([Problem(where[0], where[1], "cycle",
-                                  f"{spec.ref} does not know how many signals {info.specialty_name} had in "
-                                  f"{info.cycle}{note}",
+        note = f" ({' '.join(info.signals_note.split())})" if info.signals_note else ""
+        if info.status == "assumed":
+            what = (f"{info.cycle} is a planned cycle whose signal rules have not been announced (status: assumed), "
+                    f"so {spec.ref} does not know how many signals {info.specialty_name} will have")
+        elif info.status == "announced":
+            what = f"the announcement for {info.cycle} does not give {info.specialty_name}'s signal count ({spec.ref})"
+        else:
+            what = f"{spec.ref} does not know how many signals {info.specialty_name} had in {info.cycle}"
+        raise InputError([Problem(where[0], where[1], "cycle", what + note,
                                   "pass --signals with the official count, e.g. --signals 5 or "
                                   "--signals gold=3,silver=12")])
     return SignalSpec(info.structure, tuple((t.name, int(t.count or 0)) for t in info.tiers), spec.ref)

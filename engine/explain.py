@@ -198,6 +198,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "report_version": REPORT_VERSION,
         "specialty": ev.context["specialty"],
         "cycle": ev.context["cycle"],
+        **({"cycle_choice": ev.cycle_choice} if ev.cycle_choice else {}),
         "inputs": {
             "profile": {"file": ev.profile.file, "sha256": sha256_text(ev.profile.text)},
             "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),
@@ -524,6 +525,11 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
                                      programs=[p["id"] for p in ev.shortlist.programs]).to_json()
     result["strategy"] = opt.strategy
     result["notes"] = opt.inputs.notes()
+    model = opt.inputs.model
+    if model is not None and opt.inputs.uses_model():
+        result["model"] = {"id": model.ref, "file": model.file, "population": model.population,
+                           "applicant_types": list(model.applicant_types),
+                           "sources": [src.describe() for _, src in sorted(model.sources.items())]}
     return result
 
 

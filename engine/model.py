@@ -25,6 +25,7 @@ class Source:
     url: str | None = None
     note: str | None = None
     publisher: str | None = None
+    cycles: tuple[str, ...] = ()     # the cycles the page itself names
 
     def describe(self, at: str | None = None) -> str:
         """How a report cites this source: title, section, address and reliability."""
@@ -192,6 +193,8 @@ class SpecialtyInfo:
     home_rule: str
     home_rule_source: SourceRef
     home_rule_note: str | None
+    status: str | None = None             # announced | assumed: a cycle that has not opened yet
+    corroborated_by: tuple[str, ...] = ()  # further sources giving the same counts
 
 
 @dataclass(frozen=True)

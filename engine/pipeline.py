@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .catalogue import Catalogue, bundled_root
+from .catalogue import Catalogue, bundled_root, choose_season, ended_text, seasons, today
 from .compiler import TYPE_KEY, policy_set_key
 from .context import SignalSpec, build_context, signal_spec
 from .errors import InputError, Problem
@@ -28,6 +29,7 @@ from .plan.quotas import Allocation, Candidate, LevelQuota, quota_from_row
 from .policy_check import check_policy_set
 from .runtime import Firing, firing_bound, runtime_for
 from .schemas import load_schema
+from .specialties import resolve_specialty
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Evaluation:
     resolutions: list[ResolutionOutcome] = field(default_factory=list)
     optimization: Optimization | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    cycle_choice: str | None = None  # how the cycle was chosen from today's date, when no one named it
 
     def by_output(self) -> dict[int, list[Firing]]:
         out: dict[int, list[Firing]] = defaultdict(list)
@@ -109,11 +112,19 @@ def evaluate(req: Request) -> Evaluation:
     _check_overrides(req)
     profile, shortlist = load_inputs(req)
     data = dict(profile.data)
-    if req.specialty:
-        data["specialty"] = req.specialty
+    catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
+    data["specialty"] = _resolve_specialty(catalogue, req, profile, data)
+    day = today()
+    origin = "option" if req.cycle else "profile" if data.get("cycle") else "today"
+    choice = None
     if req.cycle:
         data["cycle"] = req.cycle
-    catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
+    elif origin == "today":
+        choice = choose_season(catalogue.seasons(), data["specialty"], day)
+        if choice is None:
+            raise InputError([Problem(profile.file, None, "cycle", "no cycle given, and no policy has effective "
+                                      "dates to choose one by today's date", "add `cycle:` or pass --cycle")])
+        data["cycle"] = choice.season.cycle
     where = (profile.file, profile.positions.get(("cycle",)))
     ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
                               where=where)
@@ -122,9 +133,11 @@ def evaluate(req: Request) -> Evaluation:
     try:
         signals = signal_spec(ps, req.signals, where)
     except InputError as exc:  # report it together with the input checks below, not one run later
-        problems.extend(exc.problems)
+        problems.extend(replace(x, message=f"{choice.describe()}; {x.message}") if choice else x
+                        for x in exc.problems)
         signals = SignalSpec("single", (), "unknown")
     ctx = build_context(ps, data, signals)
+    ctx.update(_cycle_context(catalogue, ps, data, origin, day))
     ctx["strategy"] = req.strategy
     ctx["shortlist_has_rates"] = has_rate_columns(shortlist.programs)
     try:
@@ -133,7 +146,35 @@ def evaluate(req: Request) -> Evaluation:
         problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    return run(req, profile, shortlist, ps, signals, data, ctx)
+    ev = run(req, profile, shortlist, ps, signals, data, ctx)
+    ev.cycle_choice = choice.describe() if choice else None
+    return ev
+
+
+def _resolve_specialty(catalogue: Catalogue, req: Request, profile: Profile, data: dict[str, Any]) -> str:
+    """The canonical specialty id from the registry; a name it does not know is an error even with --signals."""
+    if req.specialty:
+        return resolve_specialty(catalogue.root, req.specialty, ("command line", None), "--specialty")
+    return resolve_specialty(catalogue.root, str(data["specialty"]),
+                             (profile.file, profile.positions.get(("specialty",))))
+
+
+def _cycle_context(catalogue: Catalogue, ps: PolicySet, data: dict[str, Any], origin: str,
+                   day: date) -> dict[str, Any]:
+    """Where the cycle came from and whether its season is open today, for the rules to judge."""
+    spec = ps.specialty
+    found = ([s for s in seasons((spec,))] if spec is not None
+             else [s for s in catalogue.seasons() if s.cycle == data["cycle"]][:1])
+    season = found[0] if found else None
+    state = season.state_on(day) if season else "undated"
+    current = "not in the catalogue yet"
+    if state == "ended":
+        choice = choose_season(catalogue.seasons(), data["specialty"], day)
+        current = choice.season.cycle if choice and choice.state != "ended" else current
+    return {"cycle_origin": origin, "today": day.isoformat(), "cycle_status": state,
+            "cycle_ended_on": ended_text(season) if season and state == "ended" else "none",
+            "current_cycle": current, "specialty_rules": spec is not None,
+            "cycle_plan_status": (season.status if season and season.status else "none")}
 
 
 _CHECKED: set[str] = set()

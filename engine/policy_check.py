@@ -34,7 +34,8 @@ CONTEXT_FIELDS = {"specialty", "cycle", "match_year", "structure", "levels", "si
                   "scope", "signal_statement", "step2_reference", "step2_reference_origin", "step2_guide_near_example",
                   "step2_guide_above_example", "step2_guide_below_example",
                   "strategy",
-                  "shortlist_has_rates"}
+                  "shortlist_has_rates", "cycle_origin", "today", "cycle_status", "cycle_ended_on",
+                  "current_cycle", "specialty_rules", "cycle_plan_status"}
 
 
 def check_policy_set(ps: PolicySet) -> None:

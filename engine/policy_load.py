@@ -96,7 +96,8 @@ def parse_where(where: dict[str, Any] | None) -> tuple[Test | AnyOf, ...]:
 
 def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> Policy:
     ref = f"{data['id']}@{data['version']}"
-    sources = {k: Source(k, v["title"], v["reliability"], v.get("url"), v.get("note"), v.get("publisher"))
+    sources = {k: Source(k, v["title"], v["reliability"], v.get("url"), v.get("note"), v.get("publisher"),
+                         tuple(v.get("cycles") or ()))
                for k, v in data["sources"].items()}
     params = {k: Parameter(k, v["value"], _src(v["source"]) or SourceRef(""), v.get("unit"), v.get("note"))
               for k, v in (data.get("parameters") or {}).items()}
@@ -165,7 +166,8 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
             scope=sig.get("scope", "program"), signal_statement=bool(sig.get("signal_statement", False)),
             signals_source=_src(sig["source"]) or SourceRef(""), signals_note=sig.get("note"),
             home_rule=home["value"], home_rule_source=_src(home["source"]) or SourceRef(""),
-            home_rule_note=home.get("note"),
+            home_rule_note=home.get("note"), status=data.get("status"),
+            corroborated_by=tuple(sig.get("corroborated_by") or ()),
         )
     eff = data.get("effective") or {}
     return Policy(

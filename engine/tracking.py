@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .catalogue import Catalogue, bundled_root
+from .catalogue import Catalogue, bundled_root, choose_season, today
 from .errors import InputError, Problem
 from .explain import source_text
 from .facts import FactStore, make_fact
@@ -27,6 +27,7 @@ from .model import PolicySet, SourceRef
 from .policy_check import check_policy_set
 from .runtime import Firing, firing_bound, runtime_for
 from .schemas import schema_problems
+from .specialties import resolve_specialty
 from .templates import render
 from .yamlsafe import load_yaml_text
 
@@ -175,11 +176,21 @@ def track(req: TrackRequest) -> dict[str, Any]:
     shortlist = load_programs(req.programs)
     events = load_log(req.log, shortlist)
     plan = load_plan(req.report) if req.report else None
-    as_of = req.as_of or date.today()
-    specialty = req.specialty or (plan or {}).get("specialty") or "unknown"
-    cycle = req.cycle or (plan or {}).get("cycle") or "unknown"
-    tier = (plan or {}).get("applicant", {}).get("tier", "any")
+    as_of = req.as_of or today()
     catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
+    specialty = (resolve_specialty(catalogue.root, req.specialty, ("command line", None), "--specialty")
+                 if req.specialty else (plan or {}).get("specialty") or "unknown")
+    cycle = req.cycle or (plan or {}).get("cycle")
+    cycle_choice = None
+    if not cycle:  # the season the log belongs to, by the policies' effective dates
+        day = events[0].day if events else as_of
+        choice = choose_season(catalogue.seasons(), specialty, day)
+        cycle = choice.season.cycle if choice else "unknown"
+        if choice:
+            what = "the log's first event" if events else "--as-of"
+            cycle_choice = (f"cycle {cycle} chosen from {what} ({day.isoformat()}) by the effective dates of "
+                            f"{choice.season.policy} ({choice.season.start} to {choice.season.end})")
+    tier = (plan or {}).get("applicant", {}).get("tier", "any")
     ps = PolicySet(catalogue.tracking(), None)
     check_policy_set(ps)
     core = next(p for p in ps.guidance if p.stages)
@@ -242,8 +253,11 @@ def track(req: TrackRequest) -> dict[str, Any]:
     firings: list[Firing] = []
     for stage in ps.stages:
         runtime.run_stage(stage.name, store, firings, firing_bound(len(store.facts)))
-    return _report(ps, req, ctx, season, tracked, firings, store, review_from, pace_points,
-                   season_src, target_src, events, as_of)
+    result = _report(ps, req, ctx, season, tracked, firings, store, review_from, pace_points,
+                     season_src, target_src, events, as_of)
+    if cycle_choice:
+        result["cycle_choice"] = cycle_choice
+    return result
 
 
 def _ref(value: Any) -> SourceRef:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
+
+# Reports depend on today's date (the default cycle, an ended profile cycle): fix it for reproducible tests.
+os.environ.setdefault("SIGNALWISE_TODAY", "2026-12-01")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -97,15 +97,21 @@ def test_unknown_cycle_lists_the_cycles_that_exist(tmp_path: Path) -> None:
 
 
 def test_unknown_specialty_lists_the_specialties_of_the_cycle(tmp_path: Path) -> None:
-    bad = PROFILE.replace("specialty: internal-medicine", "specialty: basket-weaving", 1)
-    result = run_cli(*write(tmp_path, profile=bad))
-    assert_input_error(result, "no policy for specialty 'basket-weaving'", "internal-medicine", "--signals")
+    other = PROFILE.replace("specialty: internal-medicine", "specialty: vascular-surgery", 1)
+    result = run_cli(*write(tmp_path, profile=other))
+    assert_input_error(result, "no policy for specialty 'vascular-surgery'", "internal-medicine", "--signals")
 
 
 def test_signals_override_works_without_a_specialty_policy(tmp_path: Path) -> None:
+    other = PROFILE.replace("specialty: internal-medicine", "specialty: vascular-surgery", 1)
+    result = run_cli(*write(tmp_path, profile=other), "--signals", "7")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_specialty_the_registry_does_not_know_is_an_error_even_with_signals(tmp_path: Path) -> None:
     bad = PROFILE.replace("specialty: internal-medicine", "specialty: basket-weaving", 1)
     result = run_cli(*write(tmp_path, profile=bad), "--signals", "7")
-    assert result.exit_code == 0, result.output
+    assert_input_error(result, "profile.yaml:", "unknown specialty 'basket-weaving'", "specialties.yaml")
 
 
 def test_bad_signals_option_is_explained() -> None:

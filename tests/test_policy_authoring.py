@@ -225,7 +225,7 @@ def test_cases_can_read_profile_and_shortlist_files_next_to_them(policies: Path)
     folder = policies / "tests" / "inputs"
     folder.mkdir()
     (folder / "profile.yaml").write_text(
-        "specialty: sample-medicine\ncycle: sample-2026\nstep2_reference: 235\n"
+        "specialty: internal-medicine\ncycle: sample-2026\nstep2_reference: 235\n"
         "applicant: {graduate_type: us-img, graduation_year: 2024, exams: {step2_ck: 238}}\n",
         encoding="utf-8")
     (folder / "programs.csv").write_text(
@@ -358,12 +358,38 @@ def test_lint_sees_stale_cycles_and_specialties_that_disappear(policies: Path) -
     result = run("policy", "lint", str(policies), "--today", "2030-01-15")
     assert "warning: cycles: the newest cycle is " in result.output and "older than 2030" in result.output
     assert "'family-medicine' has a policy in eras-2025 but none in eras-2026" in result.output
-    assert "ended on 2026-05-31 and is the newest policy for internal-medicine" in result.output
+    assert "eras-2028.internal-medicine ended on 2028-05-31 and is the newest policy for internal-medicine" \
+        in result.output
+    assert "eras-2028 ended on 2028-05-31 and has no successor" in result.output
+
+
+def test_lint_lists_weak_sources_and_counts_whose_page_does_not_name_the_cycle(policies: Path) -> None:
+    path = policies / "cycles" / "eras-2026" / "family-medicine.yaml"
+    edit(path, "    reliability: A\n", "    reliability: C\n")
+    edit(path, "    url: https://afmrd.connectedcommunity.org/collaborative-projects/opda-pd-guide\n", "")
+    edit(path, "    cycles: [eras-2026]\n", "")
+    result = run("policy", "lint", str(path), "--today", TODAY)
+    out = result.output
+    assert "signals.source: the eras-2026 count rests on one secondary [C] source" in out
+    assert "which is not recorded as naming eras-2026" in out
+    assert "has no URL" in out
+
+
+def test_lint_is_quiet_about_a_moved_specialty_and_a_cycle_with_a_successor(policies: Path) -> None:
+    result = run("policy", "lint", str(policies), "--today", TODAY)
+    assert "has no successor" not in result.output  # aua/psca/opdo moved into ERAS; eras-2026 has eras-2027
 
 
 # ---------------------------------------------------------------- new-cycle
 
+def _without_later_eras_cycles(policies: Path) -> None:
+    """The bundled catalogue already has eras-2027 and eras-2028: remove them to start eras-2027 afresh."""
+    for cycle in ("eras-2027", "eras-2028"):
+        shutil.rmtree(policies / "cycles" / cycle)
+
+
 def test_new_cycle_copies_a_cycle_that_validates_and_keeps_comments(policies: Path) -> None:
+    _without_later_eras_cycles(policies)
     source = policies / "cycles" / "eras-2026" / "internal-medicine.yaml"
     source.write_text("# Keep me: a comment an author wrote.\n" + source.read_text(encoding="utf-8"),
                       encoding="utf-8")
@@ -396,6 +422,7 @@ def test_new_cycle_refuses_an_unknown_source_cycle(policies: Path) -> None:
 
 
 def test_new_cycle_then_test_cases_still_run_without_python(policies: Path) -> None:
+    _without_later_eras_cycles(policies)
     run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--policies", str(policies))
     case = policies / "tests" / "new-cycle.yaml"
     case.write_text(

@@ -417,9 +417,9 @@ def test_unknown_cycle_lists_the_cycles_that_exist(tmp_path: Path) -> None:
 
 
 def test_unknown_specialty_lists_the_specialties_of_the_cycle(tmp_path: Path) -> None:
-    bad = PROFILE.replace("specialty: internal-medicine", "specialty: basket-weaving", 1)
-    assert_input_error(run_cli(*write_inputs(tmp_path, profile=bad)),
-                       "specialty: no policy for specialty 'basket-weaving' in eras-2023",
+    other = PROFILE.replace("specialty: internal-medicine", "specialty: vascular-surgery", 1)
+    assert_input_error(run_cli(*write_inputs(tmp_path, profile=other)),
+                       "specialty: no policy for specialty 'vascular-surgery' in eras-2023",
                        "internal-medicine", "--signals")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import Catalogue, match_year_of
+from ..catalogue import Catalogue, Season, match_year_of
 from ..errors import Problem
 from ..model import Policy
 from ..yamlsafe import Path as YPath
@@ -77,6 +77,7 @@ def lint_policy(f: PolicyFile, p: Policy) -> list[Finding]:
                 f.display, _line(f, ("parameters", name)), f"parameters.{name}",
                 f"= {param.value} is a signalwise assumption ({src.title})",
                 "reviewers: confirm or replace with a sourced figure")))
+    out += _source_findings(f, p)
     info = p.specialty
     if info is not None:
         unknown = [t.name for t in info.tiers if t.count is None]
@@ -85,6 +86,43 @@ def lint_policy(f: PolicyFile, p: Policy) -> list[Finding]:
                 f.display, _line(f, ("signals",)), "signals",
                 f"count of {', '.join(unknown)} is unknown and no note says why",
                 "add `signals.note` explaining what is and is not known")))
+        out += _count_source_findings(f, p)
+    return out
+
+
+INTERNAL = ("guide", "assumption")  # reliabilities of sources that are not public pages
+
+
+def _source_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    """A public source needs an address, so a reader can check it."""
+    return [Finding("warning", Problem(f.display, _line(f, ("sources", key)), f"sources.{key}",
+                                       f"'{src.title}' has no URL",
+                                       "add the page's address (`url:`), or say in `note:` why there is none"))
+            for key, src in sorted(p.sources.items()) if src.reliability not in INTERNAL and not src.url]
+
+
+def _count_source_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    """Known counts resting on one secondary source, or on a page not recorded as naming the cycle."""
+    info = p.specialty
+    assert info is not None
+    known = [t for t in info.tiers if t.count is not None]
+    src = p.sources.get(info.signals_source.ref)
+    if not known or src is None:
+        return []
+    out: list[Finding] = []
+    where = _line(f, ("signals", "source"))
+    others = [p.sources[k] for k in info.corroborated_by if k in p.sources]
+    if src.reliability == "C" and not others:
+        out.append(Finding("warning", Problem(
+            f.display, where, "signals.source",
+            f"the {info.cycle} count rests on one secondary [C] source ('{src.title}')",
+            "find an official or peer-reviewed source, or list a second source in `signals.corroborated_by`")))
+    if info.cycle not in src.cycles:
+        out.append(Finding("warning", Problem(
+            f.display, where, "signals.source",
+            f"the {info.cycle} count cites '{src.title}', which is not recorded as naming {info.cycle}",
+            f"if the page names the season, add `cycles: [{info.cycle}]` to the source; otherwise find one that "
+            "does")))
     return out
 
 
@@ -124,6 +162,8 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
                 f.display, _line(f, ("effective", "to")), "effective.to",
                 f"{p.id} ended on {p.effective_to} and is the newest policy for {spec}",
                 "start the next cycle with `signalwise policy new-cycle`")))
+    out += _cycle_successor_findings(cat, folder, today)
+    out += _model_findings(root)
     by_system: dict[str, list[str]] = defaultdict(list)
     for c in cycles:
         by_system[_system_and_year(c)[0]].append(c)
@@ -141,4 +181,51 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
                     f"'{spec}' has a policy in {prev} but none in {nxt}",
                     f"copy and update it, or add one with `signals.structure: none` if {spec} stopped "
                     "signaling")))
+    return out
+
+
+def _cycle_successor_findings(cat: Catalogue, folder: Path, today: dt.date) -> list[Finding]:
+    """A cycle whose season has ended needs a successor: a later cycle of its system, or (for a specialty
+    that moved to another application system) a later cycle elsewhere."""
+    out: list[Finding] = []
+    all_seasons = cat.seasons()
+    by_cycle: dict[str, list[Season]] = defaultdict(list)
+    for season in all_seasons:
+        by_cycle[season.cycle].append(season)
+    for cycle, items in sorted(by_cycle.items()):
+        if not all(s.state_on(today) == "ended" for s in items):
+            continue
+        system, year = _system_and_year(cycle)
+        if any(_system_and_year(c)[0] == system and _system_and_year(c)[1] > year for c in by_cycle):
+            continue
+        moved = all(any(o.specialty == s.specialty and _system_and_year(o.cycle)[1] > year for o in all_seasons)
+                    for s in items)
+        if moved:
+            continue
+        ends = sorted({s.end for s in items if s.end})
+        when = f"on {ends[-1]}" if ends else f"with the {year} Match"
+        out.append(Finding("warning", Problem(
+            display(folder / cycle), None, "cycles",
+            f"{cycle} ended {when} and has no successor",
+            f"start the next one: `signalwise policy new-cycle --from {cycle} --to {system}-{year + 1}`")))
+    return out
+
+
+def _model_findings(root: Path) -> list[Finding]:
+    """Interview-rate models (policies/models/): every public source has an address."""
+    from ..errors import InputError
+    from ..plan.interview_model import load_model_file
+
+    out: list[Finding] = []
+    folder = root / "models"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            model = load_model_file(path, display(path))
+        except InputError:
+            continue  # `policy validate` reports broken models
+        for key, src in sorted(model.sources.items()):
+            if src.reliability not in INTERNAL and not src.url:
+                out.append(Finding("warning", Problem(model.file, None, f"sources.{key}",
+                                                      f"'{src.title}' has no URL",
+                                                      "add the page's address (`url:`)")))
     return out

@@ -40,11 +40,12 @@ class Entry:
     home_rule: str
     file: str
     sources: tuple[tuple[str, str, str | None], ...]  # (title, reliability, url)
+    status: str | None = None  # announced | assumed: a cycle that has not opened yet
 
     def as_json(self) -> dict[str, Any]:
         return {"cycle": self.cycle, "specialty": self.specialty, "specialty_name": self.name,
                 "policy": self.policy, "version": self.version, "application_system": self.application_system,
-                "signals": self.structure, "home_rule": self.home_rule, "file": self.file,
+                "signals": self.structure, "home_rule": self.home_rule, "file": self.file, "status": self.status,
                 "sources": [{"title": t, "reliability": r, "url": u} for t, r, u in self.sources]}
 
 
@@ -53,7 +54,7 @@ def entry(p: Policy) -> Entry:
     assert info is not None
     sources = tuple((s.title, s.reliability, s.url) for _, s in sorted(p.sources.items()))
     return Entry(info.cycle, info.specialty, info.specialty_name, p.id, p.version, info.application_system,
-                 structure_text(info), info.home_rule, p.file, sources)
+                 structure_text(info), info.home_rule, p.file, sources, info.status)
 
 
 def list_policies(root: Path, cycle: str | None = None) -> list[Entry]:
@@ -78,9 +79,12 @@ def render_text(entries: list[Entry]) -> str:
         if e.cycle != cycle:
             cycle = e.cycle
             n = sum(1 for x in entries if x.cycle == cycle)
-            lines.append(f"{cycle} ({n} {'specialty' if n == 1 else 'specialties'})")
+            statuses = sorted({x.status for x in entries if x.cycle == cycle and x.status})
+            marker = f" [planned: {', '.join(statuses)}]" if statuses else ""
+            lines.append(f"{cycle} ({n} {'specialty' if n == 1 else 'specialties'}){marker}")
         system = f"{e.application_system:<{sys_width}}"
-        lines.append(f"  {e.specialty:<{width}}  {e.version:<7}  {system}  {e.structure}")
+        status = f"  (status: {e.status})" if e.status else ""
+        lines.append(f"  {e.specialty:<{width}}  {e.version:<7}  {system}  {e.structure}{status}")
         for title, rel, _ in e.sources:
             lines.append(f"  {'':<{width}}    source: {title} [{rel}: {RELIABILITY.get(rel, rel)}]")
     cycles = list(dict.fromkeys(e.cycle for e in entries))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import Problem
+from ..errors import InputError, Problem
 from ..model import Policy, PolicySet
 from ..policy_check import policy_set_problems
 from ..yamlsafe import Path as YPath
@@ -64,6 +64,7 @@ def validate_tree(tree: PolicyTree) -> list[Finding]:
             findings.extend(_location_findings(f, f.policy))
             findings.extend(_effective_findings(f, f.policy))
             findings.extend(_supersedes_findings(f, f.policy, tree.known()))
+            findings.extend(_specialty_findings(f, f.policy))
     findings.extend(_duplicate_policy_ids(tree))
     files = tree.by_display()
     return sort_findings([Finding(x.severity, locate(x.problem, files)) for x in findings])
@@ -112,6 +113,40 @@ def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
         out.append(Finding("error", Problem(f.display, _line(f, ("id",)), "id",
                                             f"'{p.id}' does not match the file's cycle and specialty",
                                             f"expected '{expected}'")))
+    return out
+
+
+def _specialty_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    """The specialty is in the registry; corroborating sources exist; an `assumed` cycle states no count."""
+    from ..catalogue import bundled_root
+    from ..specialties import load_registry
+
+    info = p.specialty
+    if info is None:
+        return []
+    out: list[Finding] = []
+    try:
+        registry = load_registry(f.root or bundled_root())
+    except InputError as exc:
+        return [Finding("error", x) for x in exc.problems]
+    if registry is not None and registry.get(info.specialty) is None:
+        hint = (f"did you mean '{registry.resolve(info.specialty)}'? " if registry.resolve(info.specialty) else "")
+        out.append(Finding("error", Problem(f.display, _line(f, ("specialty",)), "specialty",
+                                            f"'{info.specialty}' is not an id in {registry.file}",
+                                            hint + "add it there (with its aliases) or use a listed id")))
+    for i, key in enumerate(info.corroborated_by):
+        if key not in p.sources:
+            out.append(Finding("error", Problem(f.display, _line(f, ("signals", "corroborated_by", i)),
+                                                f"signals.corroborated_by[{i}]", f"unknown source '{key}'",
+                                                f"sources: {', '.join(sorted(p.sources))}")))
+    if info.status == "assumed":
+        for i, t in enumerate(info.tiers):
+            if t.count is not None:
+                out.append(Finding("error", Problem(
+                    f.display, _line(f, ("signals", "tiers", i, "count")), f"signals.tiers[{i}].count",
+                    f"{p.id} has `status: assumed` but states {t.count} {t.name} signals",
+                    "an assumed (unannounced) cycle has no counts: write `count: null` and say in signals.note "
+                    "what was searched, or set `status: announced` with the announcement as the source")))
     return out
 
 

@@ -231,8 +231,9 @@ def _badge_fit(fit: str) -> str:
 def render(report: dict[str, Any]) -> str:
     doc = _Doc(report)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
+    choice = f'<p class="subtitle">{e(report["cycle_choice"])}</p>' if report.get("cycle_choice") else ""
     body = [
-        f"<header><h1>{e(title)}</h1>",
+        f"<header><h1>{e(title)}</h1>{choice}",
         f'<p class="subtitle">{_subtitle(report)}</p></header>',
         _toc(report),
         _summary(doc),

@@ -106,11 +106,13 @@ def _table(caption: str | None, head: list[str], rows: list[list[str]], align: s
 def render(report: dict[str, Any]) -> str:
     doc = _Doc(report)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
-    lines = [f"# {md(title)}", "", _subtitle(report), ""]
+    choice = f" ({report['cycle_choice']})" if report.get("cycle_choice") else ""
+    lines = [f"# {md(title + choice)}", "", _subtitle(report), ""]
     lines += _summary(doc)
     lines += _plan(doc)
     lines += _glossary(doc)
     lines += _picture(doc)
+    lines += _expected(doc)
     lines += _findings(doc)
     lines += _show_interest(doc)
     lines += _programs(doc)
@@ -265,6 +267,22 @@ def _picture(doc: _Doc) -> list[str]:
         "....r",
     )
     return out
+
+
+def _expected(doc: _Doc) -> list[str]:
+    o = doc.report.get("outcome")
+    if not o:
+        return []
+    out = ["## Expected interviews", "",
+           f"**{o['expected_interviews']:.1f}** expected interviews for this plan (from "
+           f"{o['low']:.1f} with every rate at the low end of its range to {o['high']:.1f} at "
+           "the high end).", ""]
+    model = o.get("model")
+    if model:
+        out += [f"Rates from {code(model['id'])}: {md(model['population'])}.", ""]
+        out += [f"- Source: {md(src)}" for src in model["sources"]] + [""]
+    out += [f"- {md(note)}" for note in o.get("notes", [])]
+    return out + [""] if o.get("notes") else out
 
 
 def _findings(doc: _Doc) -> list[str]:

@@ -17,7 +17,8 @@ def _wrap(text: str, indent: str = "    ") -> str:
 def render(report: dict[str, Any]) -> str:
     out: list[str] = []
     a = report["applicant"]
-    out.append(f"signalwise plan: {report['specialty']}, {report['cycle']}")
+    choice = f" ({report['cycle_choice']})" if report.get("cycle_choice") else ""
+    out.append(f"signalwise plan: {report['specialty']}, {report['cycle']}{choice}")
     out.append("")
     out.append(f"Applicant tier: {a['tier'].upper()}")
     for b in a["because"]:
@@ -45,6 +46,7 @@ def render(report: dict[str, Any]) -> str:
         if parts:
             out.append(_wrap("score: " + ", ".join(f"{label} {'+' if pts >= 0 else ''}{fmt(pts)}"
                                                    for label, pts in parts), " " * 23))
+    out += _expected(report.get("outcome"))
     if report["findings"]:
         out.append("")
         out.append("Findings:")
@@ -57,3 +59,17 @@ def render(report: dict[str, Any]) -> str:
     out.append("More: --format html or md (every rule, fact and source behind each decision); --format json")
     out.append("-o report.json, then `signalwise explain report.json --program ID [--why-not TIER]`.")
     return "\n".join(out) + "\n"
+
+
+def _expected(o: dict[str, Any] | None) -> list[str]:
+    """Expected interviews of the plan, with the interview model's population and sources (when rates exist)."""
+    if not o:
+        return []
+    out = ["", f"Expected interviews: {o['expected_interviews']:.1f} (from {o['low']:.1f} with every rate at the "
+               f"low end of its range to {o['high']:.1f} at the high end)"]
+    model = o.get("model")
+    if model:
+        out.append(_wrap(f"Rates from {model['id']}: {model['population']}"))
+        out += [_wrap(f"source: {src}", "      ") for src in model["sources"]]
+    out += [_wrap(f"- {note}") for note in o.get("notes", [])]
+    return out

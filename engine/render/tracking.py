@@ -17,6 +17,8 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
     title = f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}"
+    if result.get("cycle_choice"):
+        title += f" ({result['cycle_choice']})"
     out = [("# " if md else "") + title, ""]
     target = (f"{pace['target_min']}-{pace['target_max']}" if pace["target_min"] is not None else "unknown")
     out += [f"{h}Pace" + ("" if md else ":"), "",
