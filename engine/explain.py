@@ -132,6 +132,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                      "source": source_text(ps, f.rule.policy, f.rule.source)})
     scores = _score_entries(ev)
+    input_findings, unknown = _input_findings(ev)
     homes = _home_entries(ev, by_output)
     sentences = _Sentences.of(ev, claims, quota_firings, by_output)
     programs = []
@@ -168,6 +169,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                          [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
             **({"home": homes[pid]} if pid in homes else {}),
+            **({"unknown": unknown[pid]} if pid in unknown else {}),
         })
     if tier_outcome is None:
         raise EngineError("the policies did not resolve the applicant's tier (an `applicant_tier` resolution "
@@ -193,6 +195,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                              "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                              "program": item.get("program"),
                              "source": source_text(ps, f.rule.policy, f.rule.source)})
+    findings += input_findings
     findings.sort(key=lambda x: (LEVEL_ORDER.get(x["level"], 9), x["rule"], x["program"] or "", x["text"]))
     return {
         "report_version": REPORT_VERSION,
@@ -200,8 +203,10 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "cycle": ev.context["cycle"],
         "inputs": {
             "profile": {"file": ev.profile.file, "sha256": sha256_text(ev.profile.text)},
-            "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),
-                         "count": len(ev.shortlist.programs)},
+            "programs": {"file": ev.shortlist.file, "sha256": ev.shortlist.sha256,
+                         "count": len(ev.shortlist.programs),
+                         **({"unused_columns": list(ev.shortlist.extra_columns)}
+                            if ev.shortlist.extra_columns else {})},
             "signals_from": ev.signals.origin,
             "strategy": ev.request.strategy,
             "signalwise": TOOL_VERSION,
@@ -226,6 +231,12 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                   for k, src in sorted(p.sources.items())]}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
+
+
+def _input_findings(ev: Evaluation) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    from .unknowns import input_findings
+
+    return input_findings(ev.policy_set, ev.shortlist)
 
 
 def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:

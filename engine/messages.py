@@ -41,6 +41,13 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "why-not.status": frozenset({"status"}),
     "why-not.blocked": frozenset({"text"}),
     "why-not.taken": frozenset({"decision"}),
+    "input.unknown": frozenset({"column", "how_many", "programs", "decides"}),
+    "input.unknown.all": frozenset({"column", "how_many", "programs", "decides"}),
+    "input.unknown.find-out": frozenset(),
+    "input.assumed": frozenset({"columns"}),
+    "input.assumed.advice": frozenset(),
+    "input.extra-columns": frozenset({"columns"}),
+    "input.extra-columns.advice": frozenset(),
 }
 
 
