@@ -317,8 +317,9 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation, candidates: 
                           ps: PolicySet) -> None:
     signaled = {p.program for p in allocation.picks}
     for pick in allocation.picks:
-        store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
-                   "rank": pick.rank, "step": pick.step, "rule": "allocate"})
+        store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level,
+                   "label": tier_label(pick.level), "fit": pick.fit, "rank": pick.rank, "step": pick.step,
+                   "rule": "allocate"})
     for lv in allocation.levels:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})

@@ -92,7 +92,7 @@ def _html(result: dict[str, Any]) -> str:
             f"{chart}<pre>{body}</pre></body></html>\n")
 
 
-def render_tracking(result: dict[str, Any], fmt: str) -> str:
+def render_tracking(result: dict[str, Any], fmt: str, verbose: bool = False) -> str:
     if fmt == "json":
         return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt == "html":
