@@ -284,11 +284,12 @@ def render_text(r: dict[str, Any], verbose: bool = False) -> str:
     lines += ["", "Rates used (P(interview) by tier):"]
     for s in r["sources"]:
         if s["origin"] == "shortlist":
-            lines.append(f"  {s['tier']:7} {s['programs']} program(s): {s['source']}")
+            lines.append(f"  {s['tier']:7} {s['programs']} program{'' if s['programs'] == 1 else 's'}: {s['source']}")
         else:
             rng = (f" (range {_fmt(s['low'], 3)}-{_fmt(s['high'], 3)}: {s['range_note']})"
                    if s["low"] is not None else " (no range published)")
-            lines.append(f"  {s['tier']:7} {s['programs']} program(s): {_fmt(s['value'], 3)}{rng}, "
+            lines.append(f"  {s['tier']:7} {s['programs']} program{'' if s['programs'] == 1 else 's'}: "
+                         f"{_fmt(s['value'], 3)}{rng}, "
                          f"{s['source']}")
     if r["warnings"]:
         lines += ["", "About your plan:"] + [f"  - {w}" for w in r["warnings"]]

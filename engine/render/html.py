@@ -232,7 +232,7 @@ class _Doc:
                 '<div class="facts">What the rule read: '
                 + "; ".join(f"{e(k.replace('_', ' '))}: {e(v)}" for k, v in seen) + "</div>"
             )
-        shown = f'<div class="prov">{extra.removeprefix(" · ").capitalize()}</div>' if extra else ""
+        shown = f'<div class="prov">{_upper_first(extra.removeprefix(" · "))}</div>' if extra else ""
         opened = " open" if self.verbose else ""
         return f'{shown}<details class="how"{opened}><summary>How this was decided</summary>{inner}</details>'
 
@@ -309,7 +309,7 @@ def _toc(report: dict[str, Any]) -> str:
         ("findings", "What to watch"),
         ("show-interest", "How else to show interest"),
         ("programs", "Every program: how and why not"),
-        ("appendix", "Appendix: reproduce and check"),
+        ("appendix", "How this was decided: reproduce and check"),
     ]
     if not wanted_without_signal(report):
         items = [i for i in items if i[0] != "show-interest"]
@@ -620,7 +620,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
 
 def _appendix(doc: _Doc) -> str:
     r = doc.report
-    out = ['<section id="appendix">', "<h2>Appendix: reproduce and check</h2>"]
+    out = ['<section id="appendix">', "<h2>How this was decided: reproduce and check</h2>"]
     inputs = r.get("inputs", {})
     out += [
         "<table><caption>Inputs (same files and policies give a byte-identical report)</caption>",
@@ -705,3 +705,7 @@ def _glossary(doc: _Doc) -> str:
         out.append(f"<dt>{e(term)}</dt><dd>{e(gloss)}</dd>")
     out += ["</dl>", "</section>"]
     return "\n".join(out)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -288,7 +288,7 @@ def _findings(doc: _Doc) -> list[str]:
             if doc.verbose:
                 lines.append(f"{doc.prov(f)}{about}")
             elif about:
-                lines.append(about.removeprefix(" · ").capitalize())
+                lines.append(_upper_first(about.removeprefix(" · ")))
             out.append(f"{i}. " + "\\\n   ".join(lines))
         out.append("")
     return out
@@ -471,3 +471,7 @@ def _appendix(doc: _Doc) -> list[str]:
         )
     out.append("")
     return out
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
