@@ -6,10 +6,9 @@ author might, and check what the command says (file:line, message, exit code).
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
