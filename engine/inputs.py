@@ -84,10 +84,33 @@ def load_profile(path: str | FsPath) -> Profile:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, None, "a profile must be a mapping of fields",
                                   "start with `specialty:`, `cycle:` and `applicant:`")])
-    problems = schema_problems("profile", data, name, positions)
+    problems = [_in_applicant_words(p, data) for p in schema_problems("profile", data, name, positions)]
     if problems:
         raise InputError(capped(problems, name))
     return Profile(apply_defaults(load_schema("profile"), data), name, positions, text)
+
+
+def _in_applicant_words(problem: Problem, data: dict[str, Any]) -> Problem:
+    """`specialty: Internal Medicine` -> "did you mean 'internal-medicine'?" instead of a regular expression."""
+    if problem.field not in ("specialty", "cycle"):
+        return problem
+    from .catalogue import Catalogue, bundled_root
+
+    value = data.get(problem.field)
+    cat = Catalogue(bundled_root())
+    if problem.field == "specialty":
+        options = sorted({s for c in cat.cycles() for s in cat.specialties(c)})
+        example = "a specialty id such as internal-medicine"
+    else:
+        options = cat.cycles()
+        example = "a cycle id such as eras-2026 (the application system and the Match year)"
+    slug = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") if value is not None else ""
+    if slug.isdigit() and f"eras-{slug}" in options:  # `cycle: 2023`: most cycles are ERAS ones
+        slug = f"eras-{slug}"
+    guess = slug if slug in options else next(iter(difflib.get_close_matches(slug, options, n=1, cutoff=0.6)), None)
+    shown = f"got {value!r}" if isinstance(value, str) else f"got {value}"
+    hint = f"did you mean '{guess}'?" if guess else f"see `signalwise policy list` for the {problem.field} ids"
+    return Problem(problem.file, problem.line, problem.field, f"{shown}; expected {example}", hint)
 
 
 def load_programs(path: str | FsPath) -> Shortlist:

@@ -116,7 +116,7 @@ def evaluate(req: Request) -> Evaluation:
     catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
     where = (profile.file, profile.positions.get(("cycle",)))
     ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
-                              where=where)
+                              where=where, specialty_line=profile.positions.get(("specialty",)))
     _check_once(ps)
     problems: list[Problem] = []
     try:
