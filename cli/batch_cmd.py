@@ -9,6 +9,9 @@ from typing import Any
 
 import click
 
+from .options import cohort_options, strategy_option
+from .output import format_option, verbose_option
+
 
 @click.command("batch", short_help="Evaluate a cohort: one report per applicant plus a summary.")
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
@@ -16,11 +19,18 @@ import click
               help="Folder for the reports and the summary (created if missing).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="md",
-              show_default=True, help="Format of each applicant's report.")
+@cohort_options
+@strategy_option
+@format_option(help_text="Format of each applicant's report.")
+@verbose_option
 @click.option("--force", is_flag=True, help="Re-evaluate applicants whose reports are already up to date.")
-def batch_command(directory: Path, outdir: Path, workers: int | None, fmt: str, force: bool) -> None:
+def batch_command(directory: Path, outdir: Path, workers: int | None, specialty: str | None, cycle: str | None,
+                  signals: str | None, policies: str | None, strategy: str, fmt: str, verbose: bool,
+                  force: bool) -> None:
     """Evaluate every applicant folder in DIR (each with profile.yaml and programs.csv).
+
+    Takes the evaluation options of `signalwise evaluate` (--specialty, --cycle, --signals, --policies,
+    --strategy), applied to every applicant.
 
     Writes OUTDIR/<applicant>.<txt|md|json|html> for each applicant and the cohort summary
     OUTDIR/_summary.csv and OUTDIR/_summary.md (tier, signals used/available per tier, findings by
@@ -51,8 +61,10 @@ def batch_command(directory: Path, outdir: Path, workers: int | None, fmt: str, 
                 bar.update(n)
 
         try:
+            options = {"specialty": specialty, "cycle": cycle, "signals": signals, "policies": policies,
+                       "strategy": strategy, "verbose": "yes" if verbose else None}
             result = run_batch(directory, outdir, fmt=fmt, workers=workers, force=force, progress=progress,
-                               on_plan=on_plan)
+                               on_plan=on_plan, options=options)
         except KeyboardInterrupt:
             stack.close()
             click.echo("\ninterrupted: finished reports are kept; rerun the same command to continue",

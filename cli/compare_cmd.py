@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import evaluation_inputs
+from .output import emit, format_option, output_option, verbose_option
 
 if TYPE_CHECKING:
     from signalwise.engine.pipeline import Evaluation
@@ -31,14 +32,14 @@ PLAN_TITLES = {"yours": "your plan", "guide": "guide plan", "optimal": "optimal 
 @click.option("--maximize-p-at-least", "goal_k", type=click.IntRange(1, 200), default=None,
               help="Let the optimal plan maximise P(at least K interviews) instead of expected interviews "
                    "(local search, a heuristic; see docs/optimizer.md).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the comparison here.")
+@format_option()
+@output_option("Write the comparison here.")
+@verbose_option
 def compare_command(profile: str, programs: str, plan: str, specialty: str | None, cycle: str | None,
                     signals: str | None, policies: str | None, at_least: str | None, goal_k: int | None,
-                    fmt: str, output: str | None) -> None:
+                    fmt: str, output: str | None, verbose: bool) -> None:
     """Compare your signal plan with the guide-ratio plan and the plan that maximises expected interviews."""
     from signalwise.engine.context import parse_signals_option
-    from signalwise.engine.files import write_atomic
     from signalwise.engine.pipeline import Request, evaluate
 
     ks = _parse_ks(at_least)
@@ -46,12 +47,15 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
                   parse_signals_option(signals) if signals is not None else None, policies)
     ev = evaluate(req)
     report = build_comparison(ev, plan, ks=ks, goal_k=goal_k)
-    text = json.dumps(report, indent=2, sort_keys=False) + "\n" if fmt == "json" else render_text(report)
-    if output:
-        write_atomic(output, text, inputs=(profile, programs, plan))
-        click.echo(f"wrote {output}", err=True)
+    if fmt == "json":
+        text = json.dumps(report, indent=2, sort_keys=False) + "\n"
+    elif fmt == "md":
+        text = render_markdown(report, verbose=verbose)
+    elif fmt == "html":
+        text = render_html(report, verbose=verbose)
     else:
-        click.echo(text, nl=False)
+        text = render_text(report, verbose=verbose)
+    emit(text, fmt=fmt, output=output, command="compare", inputs=(profile, programs, plan))
 
 
 def _parse_ks(text: str | None) -> tuple[int, ...]:
@@ -232,7 +236,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def render_text(r: dict[str, Any]) -> str:
+def render_text(r: dict[str, Any], verbose: bool = False) -> str:
     sig = ", ".join(f"{n} {t}" if t != "signal" else f"{n} signal{'s' if n != 1 else ''}"
                     for t, n in r["signals"].items())
     lines = [f"signalwise compare: {r['specialty']}, {r['cycle']} ({sig})", ""]
@@ -280,18 +284,44 @@ def render_text(r: dict[str, Any]) -> str:
     lines += ["", "Rates used (P(interview) by tier):"]
     for s in r["sources"]:
         if s["origin"] == "shortlist":
-            lines.append(f"  {s['tier']:7} {s['programs']} program(s): {s['source']}")
+            lines.append(f"  {s['tier']:7} {s['programs']} program{'' if s['programs'] == 1 else 's'}: {s['source']}")
         else:
             rng = (f" (range {_fmt(s['low'], 3)}-{_fmt(s['high'], 3)}: {s['range_note']})"
                    if s["low"] is not None else " (no range published)")
-            lines.append(f"  {s['tier']:7} {s['programs']} program(s): {_fmt(s['value'], 3)}{rng}, "
+            lines.append(f"  {s['tier']:7} {s['programs']} program{'' if s['programs'] == 1 else 's'}: "
+                         f"{_fmt(s['value'], 3)}{rng}, "
                          f"{s['source']}")
     if r["warnings"]:
         lines += ["", "About your plan:"] + [f"  - {w}" for w in r["warnings"]]
     if r["notes"]:
         lines += ["", "Notes:"] + [f"  - {n}" for n in r["notes"]]
-    solver = plans["optimal"]["solver"]
-    lines += ["", f"Solver: {solver['name']}; {solver['solves']} solve(s)."]
-    for note in solver.get("notes") or []:
-        lines.append(f"  {note}")
+    if verbose:
+        solver = plans["optimal"]["solver"]
+        lines += ["", f"How the optimal plan was computed: {solver['name']}; "
+                  f"{solver['solves']} solve{'' if solver['solves'] == 1 else 's'}."]
+        lines += [f"  {note}" for note in solver.get("notes") or []]
     return "\n".join(lines) + "\n"
+
+
+def render_markdown(r: dict[str, Any], verbose: bool = False) -> str:
+    """The comparison as Markdown: the same content as the text, with tables."""
+    text = render_text(r, verbose=verbose).splitlines()
+    out = [f"# {text[0].removeprefix('signalwise compare: ').capitalize()}", ""]
+    out += ["```", *text[2:], "```", ""]
+    return "\n".join(out)
+
+
+def render_html(r: dict[str, Any], verbose: bool = False) -> str:
+    """The comparison as one self-contained page, in the evaluate report's look."""
+    from html import escape
+
+    from signalwise.engine.render.html import CSP, CSS
+
+    lines = render_text(r, verbose=verbose).splitlines()
+    title = lines[0].removeprefix("signalwise compare: ")
+    body = "\n".join(escape(line) for line in lines[2:])
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">\n'
+            f"<title>Compare plans: {escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            f"<header><h1>Compare plans: {escape(title)}</h1></header>\n"
+            f'<section id="comparison"><pre class="comparison">{body}</pre></section>\n</body>\n</html>\n')

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import click
 
-from .options import evaluation_inputs
+from .options import evaluation_inputs, strategy_option
+from .output import emit, format_option, output_option, verbose_option
 
 
 @click.command("evaluate")
 @evaluation_inputs
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
-              show_default=True, help="html: one self-contained, printable file (use with -o).")
-@click.option("--strategy", type=click.Choice(["guide", "gain"]), default="guide", show_default=True,
-              help="guide: the guide's ratios are hard quotas; gain: maximise expected interviews "
-                   "(needs interview-rate data).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the report here.")
+@strategy_option
+@format_option()
+@output_option("Write the report here.")
+@verbose_option
 def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: str | None,
-                     signals: str | None, policies: str | None, fmt: str, strategy: str,
-                     output: str | None) -> None:
+                     signals: str | None, policies: str | None, strategy: str, fmt: str,
+                     output: str | None, verbose: bool) -> None:
     """Recommend which programs get which signal, and explain every decision."""
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.explain import build_report
-    from signalwise.engine.files import refuse_overwriting_inputs, write_atomic
+    from signalwise.engine.files import refuse_overwriting_inputs
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
 
@@ -30,9 +29,5 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
     req = Request(profile, programs, specialty, cycle,
                   parse_signals_option(signals) if signals is not None else None, policies, strategy)
     report = build_report(evaluate(req))
-    text = RENDERERS[fmt](report)
-    if output:
-        write_atomic(output, text, inputs=(profile, programs))
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    emit(RENDERERS[fmt](report, verbose=verbose), fmt=fmt, output=output, command="evaluate",
+         inputs=(profile, programs))

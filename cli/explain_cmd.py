@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from html import escape
+
 import click
+
+from .output import emit, format_option, output_option
 
 
 @click.command("explain")
@@ -17,7 +22,10 @@ import click
 @click.option(
     "--rule", "rule", metavar="ID", help="A rule id: its text, rationale, source and where it fired."
 )
-def explain_command(report: str, program: str | None, why_not: str | None, rule: str | None) -> None:
+@format_option()
+@output_option("Write the answer here.")
+def explain_command(report: str, program: str | None, why_not: str | None, rule: str | None, fmt: str,
+                    output: str | None) -> None:
     """Explain one decision of a report written by `signalwise evaluate --format json`.
 
     \b
@@ -33,11 +41,27 @@ def explain_command(report: str, program: str | None, why_not: str | None, rule:
         raise click.UsageError("--why-not needs --program ID")
     data = view.load_report(report)
     if rule is not None:
-        click.echo(view.rule_view(data, view.find_rule(data, report, rule)), nl=False)
-        return
-    assert program is not None
-    p = view.find_program(data, report, program)
-    if why_not is not None:
-        click.echo(view.why_not_view(data, p, view.check_tier(data, report, why_not)), nl=False)
+        found = view.find_rule(data, report, rule)
+        text, item, title = view.rule_view(data, found), {"rule": found, **data["rules"].get(found, {})}, found
     else:
-        click.echo(view.program_view(data, p), nl=False)
+        p = view.find_program(data, report, program or "")
+        title = f"{p['name']} ({p['id']})"
+        if why_not is not None:
+            tier = view.check_tier(data, report, why_not)
+            text = view.why_not_view(data, p, tier)
+            item = {"program": p["id"], "why_not": [w for w in p.get("why_not", []) if w["tier"] == tier]}
+            title = f"Why not {tier}: {title}"
+        else:
+            text, item = view.program_view(data, p), p
+    if fmt == "json":
+        text = json.dumps(item, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    elif fmt == "md":
+        text = f"# {title}\n\n```\n{text}```\n"
+    elif fmt == "html":
+        from signalwise.engine.render.html import CSP, CSS
+
+        text = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">\n'
+                f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+                f"<header><h1>{escape(title)}</h1></header>\n<pre>{escape(text)}</pre>\n</body>\n</html>\n")
+    emit(text, fmt=fmt, output=output, command="explain", inputs=(report,))

@@ -1,4 +1,4 @@
-"""Click options shared by the commands that evaluate an applicant (evaluate, compare)."""
+"""Click options shared by the commands that evaluate an applicant (evaluate, compare, batch)."""
 
 from __future__ import annotations
 
@@ -24,5 +24,18 @@ _INPUTS = (
 def evaluation_inputs(command: Callable[..., Any]) -> Callable[..., Any]:
     """--profile, --programs, --specialty, --cycle, --signals and --policies, in that order."""
     for option in reversed(_INPUTS):
+        command = option(command)
+    return command
+
+
+def strategy_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--strategy", type=click.Choice(["guide", "gain"]), default="guide", show_default=True,
+                        help="guide: the guide's ratios are hard quotas; gain: maximise expected interviews "
+                             "(needs interview-rate data).")(command)
+
+
+def cohort_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The evaluation options of `evaluate` for a whole cohort: --specialty, --cycle, --signals, --policies."""
+    for option in reversed(_INPUTS[2:]):
         command = option(command)
     return command

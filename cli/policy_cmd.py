@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
+
+from .output import AUTHOR_FORMATS, DATE, as_date, emit, format_option, output_option
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
 POLICIES = click.option("--policies", "policies", type=click.Path(file_okay=False),
                         help="Policy root (with guidance/ and cycles/); default: the bundled policies.")
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                      show_default=True)
+FORMAT = format_option(AUTHOR_FORMATS)
+OUTPUT = output_option()
+TODAY = click.option("--today", "today", type=DATE, metavar="YYYY-MM-DD",
+                     help="Judge dates as of this day (default: today).")
 
 
 def _root(policies: str | None) -> Path:
@@ -25,15 +31,25 @@ def _root(policies: str | None) -> Path:
     return Path(policies) if policies else bundled_root()
 
 
-def _today(value: str | None) -> dt.date:
-    if value is None:
-        from signalwise.engine.catalogue import today
+def _today(value: dt.datetime | None) -> dt.date:
+    from signalwise.engine.catalogue import today
 
-        return today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-06-01", param_hint="--today") from None
+    return as_date(value) or today()
+
+
+def _paths(paths: tuple[str, ...], policies: str | None) -> tuple[str, ...]:
+    """PATHS, or the --policies root, or (nothing: the bundled policies)."""
+    return paths or ((policies,) if policies else ())
+
+
+def _finding_json(f: Any) -> dict[str, Any]:
+    return {"severity": f.severity, **asdict(f.problem)}
+
+
+def _emit(lines: list[str], data: Any, fmt: str, output: str | None, command: str) -> None:
+    text = (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n" if fmt == "json"
+            else "".join(f"{line}\n" for line in lines))
+    emit(text, fmt=fmt, output=output, command=command)
 
 
 @click.group("policy")
@@ -43,37 +59,49 @@ def policy_group() -> None:
 
 @policy_group.command("validate")
 @PATHS
+@POLICIES
+@FORMAT
+@OUTPUT
 @click.pass_context
-def validate_command(ctx: click.Context, paths: tuple[str, ...]) -> None:
+def validate_command(ctx: click.Context, paths: tuple[str, ...], policies: str | None, fmt: str,
+                     output: str | None) -> None:
     """Check policies against the schema and each other; every problem with file:line.
 
     PATHS may be policy roots (folders with guidance/ and cycles/), folders of policy files, or files;
-    default: the bundled policies.
+    default: the --policies root, else the bundled policies.
     """
     from signalwise.engine.authoring.tree import load_tree
     from signalwise.engine.authoring.validate import errors_in, summarize, validate_tree
     from signalwise.engine.errors import InputError
 
-    tree, missing = load_tree(paths)
+    tree, missing = load_tree(_paths(paths, policies))
     if missing:
         raise InputError(missing)
     findings = validate_tree(tree)
-    for f in findings:
-        click.echo(f.render())
+    lines = [f.render() for f in findings]
     errors = errors_in(findings)
     warnings = len(findings) - len(errors)
-    tail = f"; {warnings} warning(s)" if warnings else ""
+    tail = f"; {warnings} warning{'' if warnings == 1 else 's'}" if warnings else ""
+    summary = summarize(tree)
     if errors:
-        click.echo(f"invalid: {len(errors)} error(s){tail}")
+        lines.append(f"invalid: {len(errors)} error{'' if len(errors) == 1 else 's'}{tail}")
+    else:
+        lines.append(f"valid: {summary.render()}{tail}")
+    _emit(lines, {"valid": not errors, "summary": asdict(summary), "findings": [_finding_json(f) for f in findings]},
+          fmt, output, "policy-validate")
+    if errors:
         ctx.exit(2)
-    click.echo(f"valid: {summarize(tree).render()}{tail}")
 
 
 @policy_group.command("test")
 @PATHS
 @click.option("-k", "match", help="Run only cases whose name contains this text.")
+@POLICIES
+@FORMAT
+@OUTPUT
 @click.pass_context
-def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None) -> None:
+def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None, policies: str | None, fmt: str,
+                 output: str | None) -> None:
     """Run the data-driven test cases (tests/*.yaml of a policy root) and report coverage.
 
     PATHS may be policy roots, tests folders or test files; default: the bundled policies' tests.
@@ -89,7 +117,7 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None) 
     )
     from signalwise.engine.errors import InputError
 
-    files, problems = case_files(paths)
+    files, problems = case_files(_paths(paths, policies))
     if problems:
         raise InputError(problems)
     cases: list[Case] = []
@@ -100,32 +128,36 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None) 
     if problems:
         raise InputError(problems)
     results = []
+    lines: list[str] = []
     current = None
     for case in cases:
         if case.display != current:
             current = case.display
-            click.echo(current)
+            lines.append(current)
         result = run_case(case)
         results.append(result)
-        click.echo(f"  {'ok  ' if result.passed else 'FAIL'}  {case.name}  ({case.where})")
+        lines.append(f"  {'ok  ' if result.passed else 'FAIL'}  {case.name}  ({case.where})")
         for line in result.failures:
-            click.echo(f"        {line}")
+            lines.append(f"        {line}")
     failed = [r for r in results if not r.passed]
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     ran = {path.resolve() for path, _ in files}
     for root in dict.fromkeys(c.root for c in cases) if match is None else ():
         universe = rule_universe(root)
         never = uncovered([r for r in results if r.case.root == root], universe)
-        click.echo(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case")
+        lines.append(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case")
         complete = {p.resolve() for p, _ in case_files([root])[0]} <= ran
         for rule in never if complete else ():
-            click.echo(f"  never fired: {rule.file}:{rule.line}: {rule.id}")
+            lines.append(f"  never fired: {rule.file}:{rule.line}: {rule.id}")
         if never and not complete:
-            click.echo("  (run every case file of the policies to list the rules no case fires)")
+            lines.append("  (run every case file of the policies to list the rules no case fires)")
     if not results:
-        click.echo("no test case ran" + (f" (none matches -k {match!r})" if match else ""))
-        ctx.exit(1)
-    if failed:
+        lines.append("no test case ran" + (f" (none matches -k {match!r})" if match else ""))
+    data = {"passed": len(results) - len(failed), "failed": len(failed),
+            "cases": [{"name": r.case.name, "where": r.case.where, "passed": r.passed, "failures": r.failures}
+                      for r in results]}
+    _emit(lines, data, fmt, output, "policy-test")
+    if not results or failed:
         ctx.exit(1)
 
 
@@ -133,8 +165,9 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None) 
 @click.argument("old")
 @click.argument("new")
 @FORMAT
+@OUTPUT
 @POLICIES
-def diff_command(old: str, new: str, fmt: str, policies: str | None) -> None:
+def diff_command(old: str, new: str, fmt: str, output: str | None, policies: str | None) -> None:
     """What changed from OLD to NEW: rules added, removed and changed, and every changed number.
 
     OLD and NEW are two policy files, two folders, or two cycle ids (e.g. eras-2024 eras-2025) looked
@@ -143,33 +176,37 @@ def diff_command(old: str, new: str, fmt: str, policies: str | None) -> None:
     from signalwise.engine.authoring.diff import diff_paths, render_text
 
     result = diff_paths(old, new, _root(policies))
-    if fmt == "json":
-        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(render_text(result), nl=False)
+    text = (json.dumps(result.as_json(), indent=2, sort_keys=True, default=str) + "\n" if fmt == "json"
+            else render_text(result))
+    emit(text, fmt=fmt, output=output, command="policy-diff")
 
 
 @policy_group.command("lint")
 @PATHS
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
-@click.option("--today", "today", metavar="DATE", help="Judge staleness as of this date (default: today).")
+@TODAY
+@POLICIES
+@FORMAT
+@OUTPUT
 @click.pass_context
-def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today: str | None) -> None:
+def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today: dt.datetime | None,
+                 policies: str | None, fmt: str, output: str | None) -> None:
     """Warn about rules without source, because or rationale, literal numbers, assumptions, stale cycles
     and specialties missing from a cycle."""
     from signalwise.engine.authoring.lint import lint_tree
     from signalwise.engine.authoring.tree import load_tree
     from signalwise.engine.errors import PolicyError
 
-    tree, missing = load_tree(paths)
+    tree, missing = load_tree(_paths(paths, policies))
     broken = missing + [p for f in tree.targets for p in f.problems]
     if broken:
         raise PolicyError(broken)
     findings = lint_tree(tree, _today(today))
-    for f in findings:
-        click.echo(f.render())
+    lines = [f.render() for f in findings]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("warning", "info")}
-    click.echo(f"{counts['warning']} warning(s), {counts['info']} info in {len(tree.targets)} policies")
+    lines.append(f"{counts['warning']} warning{'' if counts['warning'] == 1 else 's'}, {counts['info']} info "
+                 f"in {len(tree.targets)} {'policy' if len(tree.targets) == 1 else 'policies'}")
+    _emit(lines, {"findings": [_finding_json(f) for f in findings], **counts}, fmt, output, "policy-lint")
     if strict and counts["warning"]:
         ctx.exit(1)
 
@@ -177,40 +214,55 @@ def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today
 @policy_group.command("new-cycle")
 @click.option("--from", "old", required=True, help="The cycle to copy, e.g. eras-2026.")
 @click.option("--to", "new", required=True, help="The cycle to create, e.g. eras-2027.")
-@POLICIES
-@click.option("--today", "today", metavar="DATE", hidden=True, help="Date for the changelog entry.")
-def new_cycle_command(old: str, new: str, policies: str | None, today: str | None) -> None:
-    """Copy every specialty policy of a cycle into a new cycle folder, ready to edit."""
-    from signalwise.engine.authoring.newcycle import plan_new_cycle, write_new_cycle
+@click.option("--policies", "policies", type=click.Path(file_okay=False),
+              help="Policy root to copy within; default: copy the bundled policies into ./policies.")
+@TODAY
+@FORMAT
+@OUTPUT
+def new_cycle_command(old: str, new: str, policies: str | None, today: dt.datetime | None, fmt: str,
+                      output: str | None) -> None:
+    """Copy every specialty policy of a cycle into a new cycle folder, ready to edit.
+
+    Without --policies the bundled policies are copied into ./policies under the current folder (never into
+    the installed package); evaluate with `--policies ./policies`. Each copy is marked `reviewed: false`, and
+    every report on it starts with a warning until you set `reviewed: true`.
+    """
+    from signalwise.engine.authoring.newcycle import plan_new_cycle, seed_root, write_new_cycle
     from signalwise.engine.authoring.tree import display, load_tree
     from signalwise.engine.authoring.validate import errors_in, validate_tree
+    from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.errors import PolicyError
 
-    files = plan_new_cycle(_root(policies), old, new, _today(today))
+    source = Path(policies) if policies else bundled_root()
+    target = Path(policies) if policies else Path("policies")
+    files = plan_new_cycle(source, old, new, _today(today), target_root=target)
+    seeded = [] if policies else seed_root(source, target)
     folder = write_new_cycle(files)
-    for f in files:
-        click.echo(f"wrote {display(f.target)} (from {display(f.source)})")
+    lines = [f"seeded {display(p)} from the bundled policies" for p in seeded]
+    lines += [f"wrote {display(f.target)} (from {display(f.source)})" for f in files]
     tree, _ = load_tree([folder])
     errors = errors_in(validate_tree(tree))
     if errors:
         raise PolicyError([e.problem for e in errors])
-    click.echo(f"{len(files)} policies copied to {display(folder)}; they validate. "
-               f"Now check every count, source and date for {new}.")
+    lines.append(f"{len(files)} policies copied to {display(folder)}; they validate. "
+                 f"Now check every count, source and date for {new}, then set `reviewed: true` in each file"
+                 + ("." if policies else f"; evaluate with --policies {target}."))
+    _emit(lines, {"folder": str(folder), "files": [str(f.target) for f in files],
+                  "seeded": [str(p) for p in seeded]}, fmt, output, "policy-new-cycle")
 
 
 @policy_group.command("list")
 @FORMAT
+@OUTPUT
 @click.option("--cycle", help="Only this cycle, e.g. eras-2026.")
 @POLICIES
-def list_command(fmt: str, cycle: str | None, policies: str | None) -> None:
+def list_command(fmt: str, output: str | None, cycle: str | None, policies: str | None) -> None:
     """Specialties x cycles: version, application system, signal structure and sources."""
     from signalwise.engine.authoring.listing import list_policies, render_text
 
     entries = list_policies(_root(policies), cycle)
-    if fmt == "json":
-        click.echo(json.dumps([e.as_json() for e in entries], indent=2))
-    else:
-        click.echo(render_text(entries), nl=False)
+    text = json.dumps([e.as_json() for e in entries], indent=2) + "\n" if fmt == "json" else render_text(entries)
+    emit(text, fmt=fmt, output=output, command="policy-list")
 
 
 @click.group("schema")

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 
 import click
 
-
-def _date(value: str | None, flag: str) -> date | None:
-    from signalwise.engine.errors import input_error
-
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise input_error("command line", f"got {value!r}; expected a date YYYY-MM-DD", field=flag) from None
+from .output import DATE, as_date, emit, format_option, output_option, verbose_option
 
 
 @click.command("track")
@@ -23,28 +14,25 @@ def _date(value: str | None, flag: str) -> date | None:
 @click.option("--programs", "programs", required=True, type=click.Path(dir_okay=True), help="Your shortlist.")
 @click.option("--report", "report", type=click.Path(dir_okay=True),
               help="The JSON report that planned your signals (signalwise evaluate --format json).")
-@click.option("--as-of", "as_of", help="Judge the season as of this date (YYYY-MM-DD); default today.")
+@click.option("--as-of", "as_of", type=DATE, metavar="YYYY-MM-DD",
+              help="Judge the season as of this date; default today.")
 @click.option("--specialty", help="Specialty, if no --report is given.")
 @click.option("--cycle", help="Cycle, e.g. eras-2026, if no --report is given.")
 @click.option("--target", type=click.IntRange(1, 100), help="Your interview target, if the policy has none.")
-@click.option("--review-from", "review_from", help="Date programs started reviewing, if the policy has none.")
+@click.option("--review-from", "review_from", type=DATE, metavar="YYYY-MM-DD",
+              help="Date programs started reviewing, if the policy has none.")
 @click.option("--policies", type=click.Path(file_okay=False), help="Use policies from this folder.")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
-              show_default=True, help="html: one self-contained page with the pace chart (use with -o).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the result here.")
-def track_command(log: str, programs: str, report: str | None, as_of: str | None, specialty: str | None,
-                  cycle: str | None, target: int | None, review_from: str | None, policies: str | None,
-                  fmt: str, output: str | None) -> None:
+@format_option()
+@output_option("Write the result here.")
+@verbose_option
+def track_command(log: str, programs: str, report: str | None, as_of: dt.datetime | None, specialty: str | None,
+                  cycle: str | None, target: int | None, review_from: dt.datetime | None, policies: str | None,
+                  fmt: str, output: str | None, verbose: bool) -> None:
     """Track invitations against your plan and the season's pace; advise what to do next."""
-    from signalwise.engine.files import write_atomic
     from signalwise.engine.render.tracking import render_tracking
     from signalwise.engine.tracking import TrackRequest, track
 
-    req = TrackRequest(log, programs, report, _date(as_of, "--as-of"), specialty, cycle, target,
-                       _date(review_from, "--review-from"), policies)
-    text = render_tracking(track(req), fmt)
-    if output:
-        write_atomic(output, text, inputs=tuple(x for x in (log, programs, report) if x))
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    req = TrackRequest(log, programs, report, as_date(as_of), specialty, cycle, target, as_date(review_from),
+                       policies)
+    text = render_tracking(track(req), fmt, verbose=verbose)
+    emit(text, fmt=fmt, output=output, command="track", inputs=(log, programs, report))

@@ -91,6 +91,7 @@ class Task:
     outdir: Path
     fmt: str
     fingerprint: str
+    options: tuple[tuple[str, str], ...] = ()   # evaluate's options (specialty, cycle, signals, ...)
 
 
 @dataclass
@@ -207,6 +208,7 @@ def load_record(outdir: Path, applicant: Applicant, fmt: str, fingerprint: str) 
 
 def evaluate_applicant(task: Task) -> Outcome:
     """Evaluate one applicant and write its report and record; never raises for the applicant's faults."""
+    from .context import parse_signals_option
     from .explain import build_report
     from .files import write_atomic
     from .pipeline import Request, evaluate
@@ -226,8 +228,13 @@ def evaluate_applicant(task: Task) -> Outcome:
             stamps = input_stamps(app)
         except OSError:  # vanished since discovery: evaluate() reports it as the input error it is
             stamps = {}
-        report = build_report(evaluate(Request(str(app.profile), str(app.programs))))
-        text = RENDERERS[task.fmt](report)
+        opts = dict(task.options)
+        signals = opts.get("signals")
+        req = Request(str(app.profile), str(app.programs), opts.get("specialty"), opts.get("cycle"),
+                      parse_signals_option(signals) if signals is not None else None, opts.get("policies"),
+                      opts.get("strategy") or "guide")
+        report = build_report(evaluate(req))
+        text = RENDERERS[task.fmt](report, verbose=bool(opts.get("verbose")))
         outcome = summarise(app.name, report, report_name(app.name, task.fmt))
         outcome.seconds = time.perf_counter() - start
         write_atomic(task.outdir / report_name(app.name, task.fmt), text, inputs=app.inputs())
@@ -380,9 +387,10 @@ def _pool_pass(tasks: list[Task], workers: int, pairs: list[tuple[str, str]], fi
             raise
 
 
-def run_batch(root: Path, outdir: Path, *, fmt: str = "md", workers: int | None = None, force: bool = False,
+def run_batch(root: Path, outdir: Path, *, fmt: str = "text", workers: int | None = None, force: bool = False,
               progress: Callable[[int], Any] | None = None,
-              on_plan: Callable[[int, int], Any] | None = None) -> BatchResult:
+              on_plan: Callable[[int, int], Any] | None = None,
+              options: dict[str, str | None] | None = None) -> BatchResult:
     """Evaluate every applicant folder of `root` into `outdir`; return the outcomes sorted by folder name.
 
     `on_plan(to_evaluate, reused)` is called once before work starts; `progress(n)` after each
@@ -402,7 +410,16 @@ def run_batch(root: Path, outdir: Path, *, fmt: str = "md", workers: int | None 
         raise InputError([Problem(str(outdir), None, "-o",
                                   f"cannot create the output folder: {exc.strerror}")]) from None
     _remove_stale_temporaries(outdir)
-    fingerprint = policy_fingerprint()
+    opts = tuple(sorted((k, v) for k, v in (options or {}).items() if v is not None))
+    if opts:
+        from .context import parse_signals_option
+
+        if dict(opts).get("signals") is not None:
+            parse_signals_option(dict(opts)["signals"])  # a bad --signals is one error, not one per applicant
+    policies = dict(opts).get("policies")
+    fingerprint = policy_fingerprint(Path(policies) if policies else None)
+    if opts:  # other options, other reports: an earlier run's report is not up to date
+        fingerprint = hashlib.sha256(f"{fingerprint} {opts}".encode()).hexdigest()[:16]
     outcomes: dict[str, Outcome] = {}
     tasks = []
     for app in applicants:
@@ -410,7 +427,7 @@ def run_batch(root: Path, outdir: Path, *, fmt: str = "md", workers: int | None 
         if reused is not None:
             outcomes[app.name] = reused
         else:
-            tasks.append(Task(app, outdir, fmt, fingerprint))
+            tasks.append(Task(app, outdir, fmt, fingerprint, opts))
     if on_plan is not None:
         on_plan(len(tasks), len(outcomes))
     n_workers = max(1, min(workers or default_workers(), len(tasks) or 1))

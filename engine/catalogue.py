@@ -107,7 +107,7 @@ class Catalogue:
         return tuple(out)
 
     def policy_set(self, cycle: str, specialty: str, *, allow_missing_specialty: bool,
-                   where: tuple[str, int | None]) -> PolicySet:
+                   where: tuple[str, int | None], specialty_line: int | None = None) -> PolicySet:
         """The policies for one evaluation, or an error naming what exists."""
         file, line = where
         cycles = self.cycles()
@@ -121,7 +121,7 @@ class Catalogue:
                                           f"{', '.join(cycles) or 'none'}; "
                                           "or pass --signals to evaluate without a specialty policy")])
             names = self.specialties(cycle)
-            raise InputError([Problem(file, line, "specialty",
+            raise InputError([Problem(file, specialty_line if specialty_line is not None else line, "specialty",
                                       f"no policy for specialty '{specialty}' in {cycle}",
                                       f"{_did_you_mean(specialty, names)}specialties in {cycle}: "
                                       f"{', '.join(names) or 'none'}; "

@@ -91,6 +91,18 @@ def firing_entry(ev: Evaluation, f: Firing) -> dict[str, Any]:
     return entry
 
 
+def _unique_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (rule, sentence): a rule whose `any` matched twice says the same thing once."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in entries:
+        key = (e["rule"], e["text"])
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
 def _clean(text: str) -> str:
     return " ".join(text.split())
 
@@ -132,6 +144,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                      "source": source_text(ps, f.rule.policy, f.rule.source)})
     scores = _score_entries(ev)
+    input_findings, unknown = _input_findings(ev)
     homes = _home_entries(ev, by_output)
     sentences = _Sentences.of(ev, claims, quota_firings, by_output)
     programs = []
@@ -168,14 +181,15 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                          [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
             **({"home": homes[pid]} if pid in homes else {}),
+            **({"unknown": unknown[pid]} if pid in unknown else {}),
         })
     if tier_outcome is None:
         raise EngineError("the policies did not resolve the applicant's tier (an `applicant_tier` resolution "
                           "with a default is required)")
     tier = tier_outcome.value
-    indicators = sorted((firing_entry(ev, f) for f in ev.firings
-                         if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)),
-                        key=lambda e: e["rule"])
+    indicators = _unique_entries(sorted((firing_entry(ev, f) for f in ev.firings
+                                         if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)),
+                                        key=lambda e: e["rule"]))
     signals = []
     for lv in ev.allocation.levels:
         qf = quota_firings.get(lv.rule or "")
@@ -193,16 +207,20 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                              "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                              "program": item.get("program"),
                              "source": source_text(ps, f.rule.policy, f.rule.source)})
+    findings += input_findings
     findings.sort(key=lambda x: (LEVEL_ORDER.get(x["level"], 9), x["rule"], x["program"] or "", x["text"]))
     return {
+        **({"notices": notices} if (notices := _notices(ev)) else {}),
         "report_version": REPORT_VERSION,
         "specialty": ev.context["specialty"],
         "cycle": ev.context["cycle"],
         **({"cycle_choice": ev.cycle_choice} if ev.cycle_choice else {}),
         "inputs": {
             "profile": {"file": ev.profile.file, "sha256": sha256_text(ev.profile.text)},
-            "programs": {"file": ev.shortlist.file, "sha256": sha256_text(ev.shortlist.text),
-                         "count": len(ev.shortlist.programs)},
+            "programs": {"file": ev.shortlist.file, "sha256": ev.shortlist.sha256,
+                         "count": len(ev.shortlist.programs),
+                         **({"unused_columns": list(ev.shortlist.extra_columns)}
+                            if ev.shortlist.extra_columns else {})},
             "signals_from": ev.signals.origin,
             "strategy": ev.request.strategy,
             "signalwise": TOOL_VERSION,
@@ -227,6 +245,23 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                   for k, src in sorted(p.sources.items())]}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
+
+
+def _notices(ev: Evaluation) -> list[dict[str, Any]]:
+    """What every report must say first: a specialty policy copied by `policy new-cycle`, not yet reviewed."""
+    spec = ev.policy_set.specialty
+    if spec is None or spec.raw.get("reviewed", True) is not False:
+        return []
+    key = "notice.unreviewed"
+    return [{"kind": "unreviewed-policy", "policy": spec.ref,
+             "text": _clean(ev.policy_set.message(key, cycle=ev.context["cycle"], specialty=ev.context["specialty"],
+                                                  file=spec.file))}]
+
+
+def _input_findings(ev: Evaluation) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    from .unknowns import input_findings
+
+    return input_findings(ev.policy_set, ev.shortlist)
 
 
 def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
@@ -369,7 +404,8 @@ class _Sentences:
         if q is None or not q.ranges:
             return self.msg("range.none")
         lo, hi = q.fit_range(fit)
-        return self.msg("range.extension" if q.extension else "range.guide", lo=lo, hi=hi)
+        key = ("range.extension" if q.extension else "range.guide") + (".exact" if lo == hi else "")
+        return self.msg(key, lo=lo, hi=hi)
 
     def value_text(self, value: float | None) -> str:
         metric = self.ev.allocation.metric
@@ -426,8 +462,9 @@ class _Sentences:
                 return self.entry("allocation.beyond-range", level, facts,
                                   self.msg("allocation.beyond-range", why=why, **common))
             rank = next(p.rank for p in self.ev.allocation.picks if p.program == pid)
+            fit_programs = f"{count} {fit} program" + ("" if count == 1 else "s")
             return self.entry("allocation.signaled", level, facts,
-                              self.msg("allocation.signaled", rank=rank, **common))
+                              self.msg("allocation.signaled", rank=rank, fit_programs=fit_programs, **common))
         if cl.kind == "covered":
             owner = self.ev.allocation.covered.get(pid, "")
             return self.entry("allocation.covered", None, facts, self.msg("allocation.covered", covered_by=owner))

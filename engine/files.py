@@ -18,7 +18,12 @@ MAX_INPUT_BYTES = 5 * 1024 * 1024  # documented in docs/reliability.md
 
 
 def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """Read a UTF-8 text file, refusing directories, devices, huge, binary or BOM-prefixed files.
+    """Read a UTF-8 text file, refusing directories, devices, huge or binary files (a UTF-8 BOM is dropped)."""
+    return decode_text(read_bytes(path, max_bytes=max_bytes), str(path))
+
+
+def read_bytes(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """Read a file's bytes, refusing directories, devices and huge files.
 
     The file is opened without blocking (a FIFO cannot stall us) and checked through the open
     descriptor, so a file swapped for a device between the check and the read is still refused. At
@@ -53,7 +58,7 @@ def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:
         os.close(fd)
     if size > max_bytes:  # the file grew after it was checked: we stopped reading at the limit
         raise InputError([_too_big(name, None, max_bytes)])
-    return decode_text(b"".join(chunks), name)
+    return b"".join(chunks)
 
 
 def _refuse_unless_small_regular_file(name: str, st: os.stat_result, max_bytes: int) -> None:
@@ -73,11 +78,12 @@ def _too_big(name: str, size: int | None, max_bytes: int) -> Problem:
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """Decode bytes as UTF-8 text, or explain why they are not."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise InputError([Problem(name, 1, None, "file starts with a byte-order mark (BOM)",
-                                  "save it as UTF-8 without BOM (in Excel: 'CSV UTF-8' then remove the BOM, "
-                                  "or export from a text editor)")])
+    """Decode bytes as UTF-8 text, or explain why they are not. A UTF-8 byte-order mark (Excel's "CSV UTF-8"
+    starts with one) is dropped."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError([Problem(name, 1, None, "file is saved as UTF-16 text",
+                                  "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')")])
     if b"\x00" in data:
         raise InputError([Problem(name, None, None, "not a text file (it contains NUL bytes)",
                                   "expected UTF-8 text")])

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from .errors import InputError, Problem
-from .files import read_text
+from .files import read_bytes, read_text
 from .schemas import load_schema, schema_problems
 from .yamlsafe import Path, load_yaml_text
 
@@ -30,6 +32,8 @@ MAX_PROBLEMS = 50      # per file: the first ones are listed, the rest counted
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _MAX_NUMBER_CHARS = 30
+MISSPELLING_CUTOFF = 0.75  # an unknown column this close to a missing known one is a misspelling, not an extra
+UNKNOWN_WORDS = ("unknown", "?", "n/a", "na", "not sure", "don't know")  # a cell saying "I don't know"
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,16 @@ class Profile:
 class Shortlist:
     programs: tuple[dict[str, Any], ...]
     file: str
-    lines: tuple[int, ...]  # source line of each program
+    lines: tuple[int, ...]  # source line of each program (a spreadsheet's row number)
     text: str
+    columns: tuple[str, ...] | None = None      # the known columns a spreadsheet gave (None: a YAML list)
+    extra_columns: tuple[str, ...] = ()         # columns signalwise does not use, in header order
+    extras: tuple[dict[str, str], ...] = ()     # each program's values in those columns (kept, never read)
+    digest: str | None = None                   # sha256 of the file's bytes when it is not text (.xlsx)
+
+    @property
+    def sha256(self) -> str:
+        return self.digest or hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
 def apply_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
@@ -72,14 +84,42 @@ def load_profile(path: str | FsPath) -> Profile:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, None, "a profile must be a mapping of fields",
                                   "start with `specialty:`, `cycle:` and `applicant:`")])
-    problems = schema_problems("profile", data, name, positions)
+    problems = [_in_applicant_words(p, data) for p in schema_problems("profile", data, name, positions)]
     if problems:
         raise InputError(capped(problems, name))
     return Profile(apply_defaults(load_schema("profile"), data), name, positions, text)
 
 
+def _in_applicant_words(problem: Problem, data: dict[str, Any]) -> Problem:
+    """`specialty: Internal Medicine` -> "did you mean 'internal-medicine'?" instead of a regular expression."""
+    if problem.field not in ("specialty", "cycle"):
+        return problem
+    from .catalogue import Catalogue, bundled_root
+
+    value = data.get(problem.field)
+    cat = Catalogue(bundled_root())
+    if problem.field == "specialty":
+        options = sorted({s for c in cat.cycles() for s in cat.specialties(c)})
+        example = "a specialty id such as internal-medicine"
+    else:
+        options = cat.cycles()
+        example = "a cycle id such as eras-2026 (the application system and the Match year)"
+    slug = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") if value is not None else ""
+    if slug.isdigit() and f"eras-{slug}" in options:  # `cycle: 2023`: most cycles are ERAS ones
+        slug = f"eras-{slug}"
+    guess = slug if slug in options else next(iter(difflib.get_close_matches(slug, options, n=1, cutoff=0.6)), None)
+    shown = f"got {value!r}" if isinstance(value, str) else f"got {value}"
+    hint = f"did you mean '{guess}'?" if guess else f"see `signalwise policy list` for the {problem.field} ids"
+    return Problem(problem.file, problem.line, problem.field, f"{shown}; expected {example}", hint)
+
+
 def load_programs(path: str | FsPath) -> Shortlist:
     name = str(path)
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        return _programs_from_xlsx(read_bytes(path), name)
+    if name.lower().endswith(".xls"):
+        raise InputError([Problem(name, None, None, "old Excel workbooks (.xls) cannot be read",
+                                  "save it as an Excel workbook (.xlsx) or as 'CSV UTF-8'")])
     text = read_text(path)
     if name.lower().endswith((".yaml", ".yml")):
         return _programs_from_yaml(text, name)
@@ -146,33 +186,48 @@ def _too_many(name: str, count: int) -> Problem:
                    "no specialty has that many programs: check you exported the right sheet")
 
 
+def _column_key(header: str) -> str:
+    """How a header cell names a column: case, surrounding spaces, inner spaces and dashes do not matter."""
+    return re.sub(r"[\s-]+", "_", header.strip().lower())
+
+
 def _header_problems(name: str, columns: list[str], props: dict[str, Any],
-                     required: list[str]) -> list[Problem]:
+                     required: list[str]) -> tuple[list[Problem], list[str]]:
+    """Problems with the header row, and the extra columns (kept, but no rule reads them).
+
+    A column signalwise does not know is an extra column (applicants keep notes, links and dates in their
+    shortlist) unless it looks like a misspelling of a column the header lacks: that is a problem with a
+    "did you mean"."""
     known = [c for c in columns if c in props]
     if not known:
         for sep, label in ((";", "semicolons"), ("\t", "tabs")):
-            if any(sep in c for c in columns) and any(part.strip() in props
+            if any(sep in c for c in columns) and any(_column_key(part) in props
                                                      for c in columns for part in c.split(sep)):
                 return [Problem(name, 1, None, f"the columns are separated by {label}",
-                                "expected commas: export as 'CSV (comma delimited)'")]
+                                "expected commas: export as 'CSV (comma delimited)'")], []
         return [Problem(name, 1, None, "the first line is not a header row of known columns",
                         f"expected a header such as: {', '.join(required)}, ... "
-                        f"(known columns: {', '.join(props)})")]
+                        f"(known columns: {', '.join(props)})")], []
     problems = []
+    extra: list[str] = []
     suggested: set[str] = set()
     for i, col in enumerate(columns):
         if col not in props:
-            guess = difflib.get_close_matches(col.lower(), list(props), n=1, cutoff=0.6)
-            hint = f"did you mean '{guess[0]}'?" if guess else f"expected columns: {', '.join(props)}"
-            suggested.update(guess)
+            absent = [k for k in props if k not in columns]
+            guess = difflib.get_close_matches(col.lower(), absent, n=1, cutoff=MISSPELLING_CUTOFF)
             shown = _short(col)
-            problems.append(Problem(name, 1, shown or f"column {i + 1}", f"unknown column '{shown}'", hint))
-        if col in columns[:i]:
+            if guess:
+                suggested.update(guess)
+                problems.append(Problem(name, 1, shown or f"column {i + 1}", f"unknown column '{shown}'",
+                                        f"did you mean '{guess[0]}'?"))
+            elif col and col not in extra:
+                extra.append(col)
+        if col in columns[:i] and col:
             problems.append(Problem(name, 1, col, "column appears twice in the header"))
     for req in required:
         if req not in columns and req not in suggested:  # a misspelling already says "did you mean"
             problems.append(Problem(name, 1, req, "required column is missing from the header"))
-    return problems
+    return problems, extra
 
 
 def _csv_error(name: str, line: int, exc: csv.Error) -> InputError:
@@ -184,67 +239,97 @@ def _csv_error(name: str, line: int, exc: csv.Error) -> InputError:
     return InputError([Problem(name, line, None, f"malformed CSV: {text}", "check for an unclosed quote")])
 
 
-def _programs_from_csv(text: str, name: str) -> Shortlist:
-    schema = load_schema("program")
-    props: dict[str, Any] = schema["properties"]
+def _csv_rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where the row starts, cells) for each CSV row, header first."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError([Problem(name, 1, None, "the file has no header row")]) from None
-    except csv.Error as exc:
-        raise _csv_error(name, 1, exc) from None
-    columns = [h.strip() for h in header]
-    padding = 0  # spreadsheets often end every line with a comma: empty trailing columns are padding
-    while columns and columns[-1] == "" and len(columns) > 1:
-        columns.pop()
-        padding += 1
-    header_problems = _header_problems(name, columns, props, list(schema["required"]))
-    if header_problems:
-        raise InputError(capped(header_problems, name))
-    problems = _Problems(name)
-    rows: list[dict[str, Any]] = []
-    lines: list[int] = []
-    line = reader.line_num + 1
+    line = 1
     while True:
         start = line
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
             raise _csv_error(name, start, exc) from None
         line = reader.line_num + 1
+        yield start, cells
+
+
+def _programs_from_csv(text: str, name: str) -> Shortlist:
+    return _programs_from_rows(_csv_rows(text, name), name, text)
+
+
+def _programs_from_xlsx(data: bytes, name: str) -> Shortlist:
+    """The first worksheet of an Excel workbook, read like a CSV export of it (row numbers are lines)."""
+    from .xlsx import sheet_rows
+
+    digest = hashlib.sha256(data).hexdigest()
+    return _programs_from_rows(sheet_rows(data, name), name, "", digest=digest)
+
+
+def _programs_from_rows(rows: Iterator[tuple[int, list[str]]], name: str, text: str, *,
+                        digest: str | None = None) -> Shortlist:
+    schema = load_schema("program")
+    props: dict[str, Any] = schema["properties"]
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise InputError([Problem(name, 1, None, "the file has no header row")]) from None
+    raw_columns = [h.strip() for h in header]
+    padding = 0  # spreadsheets often end every line with a comma: empty trailing columns are padding
+    while raw_columns and raw_columns[-1] == "" and len(raw_columns) > 1:
+        raw_columns.pop()
+        padding += 1
+    columns = [_column_key(c) if _column_key(c) in props else c for c in raw_columns]
+    header_problems, extra = _header_problems(name, columns, props, list(schema["required"]))
+    if header_problems:
+        raise InputError(capped(header_problems, name))
+    problems = _Problems(name)
+    programs: list[dict[str, Any]] = []
+    lines: list[int] = []
+    extras: list[dict[str, str]] = []
+    for start, row_cells in rows:
+        cells = row_cells
         if not any(c.strip() for c in cells):
             continue
-        if len(rows) >= MAX_PROGRAMS:
-            more = sum(1 for r in reader if any(c.strip() for c in r))
-            raise InputError([_too_many(name, len(rows) + 1 + more)])
+        if len(programs) >= MAX_PROGRAMS:
+            more = sum(1 for _, r in rows if any(c.strip() for c in r))
+            raise InputError([_too_many(name, len(programs) + 1 + more)])
         if len(cells) > len(columns) and len(cells) <= len(columns) + padding \
                 and not any(c.strip() for c in cells[len(columns):]):
             cells = cells[:len(columns)]
+        if len(cells) < len(columns) and digest is not None:  # a sheet's row ends at its last filled cell
+            cells = cells + [""] * (len(columns) - len(cells))
         if len(cells) != len(columns):
             values = "value" if len(cells) == 1 else "values"
             problems.add(Problem(name, start, None, f"row has {len(cells)} {values} but the header has "
                                  f"{len(columns)} columns", "check for a missing or extra comma"))
             continue
         row: dict[str, Any] = {}
+        kept: dict[str, str] = {}
         unreadable: set[str] = set()
         for col, cell in zip(columns, cells, strict=True):
-            value, problem = _typed_cell(cell, props[col])
+            if col not in props:
+                if col and cell.strip():
+                    kept[col] = cell.strip()
+                continue
+            value, problem = _typed_cell(cell, props[col], col)
             if problem:
                 problems.add(Problem(name, start, col, problem[0], problem[1]))
                 unreadable.add(col)
             elif value is not None:
                 row[col] = value
-        rows.append(row)
+        programs.append(row)
         lines.append(start)
+        extras.append(kept)
         if not unreadable and _row_obviously_valid(row, props, schema["required"]):
             continue  # the full (slow) validator would find nothing; it runs only to explain a problem
         problems.extend([p for p in schema_problems("program", row, name, {}, line_of=lambda _p, ln=start: ln)
                          if not any(p.message.startswith(f"'{col}' is required") for col in unreadable)])
     problems.raise_if_any()
-    return _finish(tuple(rows), name, tuple(lines), text)
+    given = tuple(c for c in columns if c in props)
+    return _finish(tuple(programs), name, tuple(lines), text, columns=given, extra_columns=tuple(extra),
+                   extras=tuple(extras), digest=digest)
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -276,7 +361,7 @@ def _value_ok(value: Any, spec: dict[str, Any]) -> bool:
             return False
         return all(_value_ok(v, spec.get("items", {})) for v in value)
     known = {"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "uniqueItems", "items",
-             "description", "default"}
+             "description", "default", "x-blank"}
     return set(spec) <= known
 
 
@@ -284,32 +369,59 @@ def _row_obviously_valid(row: dict[str, Any], props: dict[str, Any], required: l
     return all(k in row for k in required) and all(k in props and _value_ok(v, props[k]) for k, v in row.items())
 
 
-def _typed_cell(cell: str, spec: dict[str, Any]) -> tuple[Any, tuple[str, str | None] | None]:
-    """One CSV cell typed by its column's schema: (value, None) or (None, (message, hint))."""
+def _typed_cell(cell: str, spec: dict[str, Any], column: str = "") -> tuple[Any, tuple[str, str | None] | None]:
+    """One spreadsheet cell typed by its column's schema: (value, None) or (None, (message, hint)).
+
+    People type `Yes`, ` community `, `University Affiliated`, `30%` or `0.3`: case, surrounding spaces and
+    spaces for dashes do not matter, and a blank or `unknown` cell is an unknown value."""
     raw = cell.strip()
     if raw == "":
         return None, None
     if "\n" in raw or "\r" in raw:
         return None, ("value contains a line break (inside quotes)", "keep each value on one line")
     kind = spec.get("type")
+    low = raw.lower()
+    if low in UNKNOWN_WORDS and (kind in ("integer", "number", "boolean") or "enum" in spec) \
+            and low not in (spec.get("enum") or ()):
+        return None, None
     if kind in ("integer", "number"):
         return _number_cell(raw, kind == "integer")
     if kind == "boolean":
-        low = raw.lower()
         if low in ("yes", "y", "true", "1"):
             return True, None
         if low in ("no", "n", "false", "0"):
             return False, None
         return None, (f"got {_short(raw)!r}; expected yes or no", _formula_hint(raw))
+    if "enum" in spec:
+        choice = _choice(raw, spec["enum"])
+        if choice is not None:
+            return choice, None
+        if _looks_like_formula(raw):
+            return None, _formula_problem(raw)
+        return raw, None  # the schema check names the choices
     if kind == "array":
         items = [p.strip() for p in raw.split(";") if p.strip()]
         formula = next((item for item in items if _looks_like_formula(item)), None)
         if formula is not None:
             return None, _formula_problem(formula)
+        choices = (spec.get("items") or {}).get("enum")
+        if choices:
+            items = [_choice(item, choices) or item for item in items]
         return items, None
     if _looks_like_formula(raw):
         return None, _formula_problem(raw)
+    if column == "state" and re.fullmatch(r"[A-Za-z]{2}", raw):
+        return raw.upper(), None
     return raw, None
+
+
+def _choice(raw: str, choices: list[Any]) -> Any:
+    """The choice a cell names, whatever its case or spacing (`University Affiliated`), else None."""
+    key = _column_key(raw).replace("_", "-")
+    for choice in choices:
+        if isinstance(choice, str) and (choice == raw or choice.lower() == key or choice.lower() == raw.lower()):
+            return choice
+    return None
 
 
 def _number_cell(raw: str, integer: bool) -> tuple[Any, tuple[str, str | None] | None]:
@@ -351,7 +463,9 @@ def _formula_hint(raw: str) -> str | None:
     return "export values, not formulas, from your spreadsheet" if _looks_like_formula(raw) else None
 
 
-def _finish(programs: tuple[dict[str, Any], ...], name: str, lines: tuple[int, ...], text: str) -> Shortlist:
+def _finish(programs: tuple[dict[str, Any], ...], name: str, lines: tuple[int, ...], text: str, *,
+            columns: tuple[str, ...] | None = None, extra_columns: tuple[str, ...] = (),
+            extras: tuple[dict[str, str], ...] = (), digest: str | None = None) -> Shortlist:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     schema = load_schema("program")
@@ -373,4 +487,4 @@ def _finish(programs: tuple[dict[str, Any], ...], name: str, lines: tuple[int, .
                                 "add at least one program below the header"))
     if problems:
         raise InputError(capped(problems, name))
-    return Shortlist(tuple(typed), name, lines, text)
+    return Shortlist(tuple(typed), name, lines, text, columns, extra_columns, extras, digest)

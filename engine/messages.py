@@ -11,7 +11,7 @@ from string import Formatter
 _PICK = frozenset({"a_level", "level_signal", "fit", "value_text", "count", "range_text", "tie_note"})
 _LEFT = frozenset({"level_signal", "fit", "value_text", "range_text"})
 MESSAGE_FIELDS: dict[str, frozenset[str]] = {
-    "allocation.signaled": _PICK | {"rank"},
+    "allocation.signaled": _PICK | {"rank", "fit_programs"},
     "allocation.beyond-range": _PICK | {"why"},
     "allocation.beyond.none-left": frozenset({"short"}),
     "allocation.beyond.held": frozenset({"short", "others"}),
@@ -35,12 +35,22 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "value.expected-gain": frozenset({"value"}),
     "range.guide": frozenset({"lo", "hi"}),
     "range.extension": frozenset({"lo", "hi"}),
+    "range.guide.exact": frozenset({"lo"}),
+    "range.extension.exact": frozenset({"lo"}),
     "range.none": frozenset(),
     "range.owner.guide": frozenset(),
     "range.owner.extension": frozenset(),
     "why-not.status": frozenset({"status"}),
     "why-not.blocked": frozenset({"text"}),
     "why-not.taken": frozenset({"decision"}),
+    "input.unknown": frozenset({"column", "how_many", "programs", "decides"}),
+    "input.unknown.all": frozenset({"column", "how_many", "programs", "decides"}),
+    "input.unknown.find-out": frozenset(),
+    "input.assumed": frozenset({"columns"}),
+    "input.assumed.advice": frozenset(),
+    "input.extra-columns": frozenset({"columns"}),
+    "input.extra-columns.advice": frozenset(),
+    "notice.unreviewed": frozenset({"cycle", "specialty", "file"}),
 }
 
 

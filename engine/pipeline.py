@@ -127,7 +127,7 @@ def evaluate(req: Request) -> Evaluation:
         data["cycle"] = choice.season.cycle
     where = (profile.file, profile.positions.get(("cycle",)))
     ps = catalogue.policy_set(data["cycle"], data["specialty"], allow_missing_specialty=req.signals is not None,
-                              where=where)
+                              where=where, specialty_line=profile.positions.get(("specialty",)))
     _check_once(ps)
     problems: list[Problem] = []
     try:
@@ -358,8 +358,9 @@ def _add_allocation_facts(store: FactStore, allocation: Allocation, candidates: 
                           ps: PolicySet) -> None:
     signaled = {p.program for p in allocation.picks}
     for pick in allocation.picks:
-        store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level, "fit": pick.fit,
-                   "rank": pick.rank, "step": pick.step, "rule": "allocate"})
+        store.add({TYPE_KEY: "signal", "program": pick.program, "level": pick.level,
+                   "label": tier_label(pick.level), "fit": pick.fit, "rank": pick.rank, "step": pick.step,
+                   "rule": "allocate"})
     for lv in allocation.levels:
         if lv.rule is None and lv.available > 0:
             store.add({TYPE_KEY: "quota_missing", "level": lv.level, "available": lv.available, "rule": "allocate"})

@@ -23,7 +23,7 @@ from .templates import references
 ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
 ENGINE_TYPES = {  # produced by the allocate stage
-    "signal": {"program", "level", "fit", "rank", "step", "rule"},
+    "signal": {"program", "level", "label", "fit", "rank", "step", "rule"},
     "level_summary": {"level", "label", "available", "assigned", "unused", "rule"},
     "quota_shortfall": {"level", "label", "fit", "minimum", "assigned", "cause", "range_label", "rule"},
     "quota_missing": {"level", "available", "rule"},

@@ -1,4 +1,5 @@
-"""Fill `because` templates with the values a rule matched: `{p.name}`, `{a.exams.step2_ck}`, `{p.img_share:%}`."""
+"""Fill `because` templates with the values a rule matched: `{p.name}`, `{a.exams.step2_ck}`, `{p.img_share:%}`,
+and `{n.count:s}`: the plural ending for a count (`program{n.count:s}` reads "1 program", "2 programs")."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\.([a-z0-9_.]+)(?::([%a-z]+))?\}")
 
 
 def fmt_value(value: Any, spec: str | None = None) -> str:
+    if spec == "s":  # plural ending for the number it follows: "{n.count} program{n.count:s}"
+        return "" if isinstance(value, int | float) and not isinstance(value, bool) and value == 1 else "s"
     if value is None:
         return "unknown"
     if spec == "%" and isinstance(value, int | float):

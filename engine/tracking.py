@@ -331,7 +331,9 @@ def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[
                  "days_since_review": ctx.get("days_since_review"), "expected_share": ctx.get("expected_share"),
                  "target_min": ctx.get("target_min"), "target_max": ctx.get("target_max"),
                  "target_source": target_src, "expected_by_now": ctx.get("expected_by_now"),
-                 "status": next((f["status"] for f in store.of_type("pace_status")), "unknown")},
+                 "status": next((f["status"] for f in store.of_type("pace_status")), "unknown"),
+                 "phase": _phase(ctx.get("days_since_review"), pace_points),
+                 "season_days": max((int(p["day"]) for p in pace_points), default=None) if pace_points else None},
         "by_signal_tier": by_tier, "by_fit": by_fit,
         "silent_signaled": [t["id"] for t in tracked if t["signaled"] and t["status"] == "silent"],
         "programs": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in t.items()} for t in tracked],
@@ -340,3 +342,13 @@ def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[
         "events_after_as_of": sum(1 for e in events if e.day > as_of),
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256} for p in ps.policies],
     }
+
+
+def _phase(days: int | None, pace_points: Any) -> str:
+    """before-review, in-season or after-season (the last pace point: offers usually all sent), or unknown."""
+    if days is None:
+        return "unknown"
+    if days < 0:
+        return "before-review"
+    last = max((int(p["day"]) for p in pace_points), default=None) if pace_points else None
+    return "after-season" if last is not None and days > last else "in-season"

@@ -43,7 +43,8 @@ def cohort(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["batch", *args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["batch", *args, *(["--format", "md"] if "--format" not in args else [])],
+                                catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -261,8 +262,8 @@ def test_a_crashing_worker_blames_only_its_applicant(cohort: Path, tmp_path: Pat
     code = ("import os; os.environ['BATCH_PID'] = str(os.getpid()); "
             "from signalwise.cli.main import main; main()")
     env = {**os.environ, "PYTHONPATH": str(hook), "CRASH_APPLICANT": "moderate-fm"}
-    proc = subprocess.run([sys.executable, "-c", code, "batch", str(cohort), "-o", str(out), "--workers", "2"],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run([sys.executable, "-c", code, "batch", str(cohort), "-o", str(out), "--workers", "2",
+                           "--format", "md"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 1, proc.stderr  # an internal error for one applicant
     rows = {r["applicant"]: r for r in summary(out)}
     assert rows["moderate-fm"]["status"] == "error" and "crashed" in rows["moderate-fm"]["error"], proc.stderr

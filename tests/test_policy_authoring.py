@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def test_supersedes_naming_a_missing_policy_is_a_warning_only(policies: Path) ->
     assert result.exit_code == 0, result.output
     assert f"internal-medicine.yaml:{line}: warning: supersedes: names 'eras-2019.internal-medicine@" \
         in result.output
-    assert "1 warning(s)" in result.output
+    assert "; 1 warning\n" in result.output
 
 
 def test_schema_errors_are_reported_with_their_line(policies: Path) -> None:
@@ -401,9 +402,14 @@ def test_new_cycle_copies_a_cycle_that_validates_and_keeps_comments(policies: Pa
     assert new.startswith("# Keep me: a comment an author wrote.\n")
     assert "id: eras-2027.internal-medicine" in new and "cycle: eras-2027" in new
     assert "match_year: 2027" in new
-    assert "version: 1.2.0" in new and "supersedes: eras-2026.internal-medicine@1.1.0" in new
+    old = re.search(r"^version: (\d+)\.(\d+)\.\d+", source.read_text(encoding="utf-8"), re.M)
+    assert old is not None
+    was = old.group(0).split(": ")[1]
+    assert f"version: {old.group(1)}.{int(old.group(2)) + 1}.0" in new
+    assert f"supersedes: eras-2026.internal-medicine@{was}" in new
+    assert "reviewed: false" in new
     assert "effective: {from: 2026-06-04, to: 2027-05-31}" in new
-    assert "Copied from eras-2026.internal-medicine@1.1.0; verify every count for eras-2027 before use" in new
+    assert f"Copied from eras-2026.internal-medicine@{was}; verify every count for eras-2027 before use" in new
     assert len(list((policies / "cycles" / "eras-2027").glob("*.yaml"))) == \
         len(list((policies / "cycles" / "eras-2026").glob("*.yaml")))
     valid = run("policy", "validate", str(policies))
@@ -412,6 +418,29 @@ def test_new_cycle_copies_a_cycle_that_validates_and_keeps_comments(policies: Pa
                 "--policies", str(policies))
     assert again.exit_code == 2
     assert "cycle folder eras-2027 already exists" in again.output
+
+
+def test_new_cycle_without_policies_writes_to_a_policies_folder_here_and_reports_warn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from signalwise.engine.catalogue import bundled_root
+
+    monkeypatch.chdir(tmp_path)
+    result = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "policies" / "cycles" / "eras-2027" / "internal-medicine.yaml").is_file()
+    assert (tmp_path / "policies" / "guidance").is_dir()
+    assert not (bundled_root() / "cycles" / "eras-2027").exists()
+    ex = Path(__file__).resolve().parent.parent / "examples" / "gold-silver-im"
+    profile = tmp_path / "profile.yaml"
+    profile.write_text((ex / "profile.yaml").read_text(encoding="utf-8").replace("eras-2026", "eras-2027"),
+                       encoding="utf-8")
+    for fmt in ("text", "md"):
+        out = run("evaluate", "--profile", str(profile), "--programs", str(ex / "programs.csv"),
+                  "--policies", str(tmp_path / "policies"), "--format", fmt)
+        assert out.exit_code == 0, out.output
+        first = out.output.splitlines()[0]
+        assert "Warning" in first or "WARNING" in first
+        assert "reviewed: false" in out.output
 
 
 def test_new_cycle_refuses_an_unknown_source_cycle(policies: Path) -> None:

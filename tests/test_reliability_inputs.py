@@ -270,16 +270,18 @@ def test_misspelled_required_csv_column_is_one_problem(tmp_path: Path) -> None:
     assert "required column is missing" not in result.output
 
 
-def test_unknown_csv_column_lists_the_known_ones(tmp_path: Path) -> None:
-    bad = PROGRAMS.replace("img_share,", "favourite_colour,", 1)
-    assert_input_error(run_cli(*write_inputs(tmp_path, programs=bad)),
-                       "unknown column 'favourite_colour'", "expected columns: id, name, state, setting")
+def test_a_column_signalwise_does_not_use_is_kept_and_listed_once(tmp_path: Path) -> None:
+    extra = PROGRAMS.replace("img_share,", "favourite_colour,", 1)
+    report = evaluate_ok(*write_inputs(tmp_path, programs=extra))
+    assert report["inputs"]["programs"]["unused_columns"] == ["favourite_colour"]
+    listed = [f for f in report["findings"] if "favourite_colour" in f["text"]]
+    assert len(listed) == 1 and listed[0]["text"].startswith("Columns signalwise does not use: favourite_colour.")
 
 
 def test_missing_required_csv_column(tmp_path: Path) -> None:
-    lines = [",".join(c for i, c in enumerate(line.split(",")) if i != 3) for line in PROGRAMS.splitlines()]
+    lines = [",".join(c for i, c in enumerate(line.split(",")) if i != 2) for line in PROGRAMS.splitlines()]
     assert_input_error(run_cli(*write_inputs(tmp_path, programs="\n".join(lines) + "\n")),
-                       "programs.csv:1: setting: required column is missing from the header")
+                       "programs.csv:1: state: required column is missing from the header")
 
 
 def test_csv_column_given_twice(tmp_path: Path) -> None:
@@ -351,12 +353,12 @@ def test_latin1_profile_names_the_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("which", ["profile", "programs"])
-def test_byte_order_mark_is_refused(tmp_path: Path, which: str) -> None:
+def test_byte_order_mark_is_accepted(tmp_path: Path, which: str) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark; so do files from some editors."""
     bom = b"\xef\xbb\xbf"
     args = (write_inputs(tmp_path, profile=bom + PROFILE.encode()) if which == "profile"
             else write_inputs(tmp_path, programs=bom + PROGRAMS.encode()))
-    name = "profile.yaml" if which == "profile" else "programs.csv"
-    assert_input_error(run_cli(*args), f"{name}:1: file starts with a byte-order mark (BOM)", "without BOM")
+    assert evaluate_ok(*args)["inputs"]["programs"]["count"] == 37
 
 
 def test_windows_line_endings_are_accepted(tmp_path: Path) -> None:

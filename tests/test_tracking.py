@@ -147,8 +147,8 @@ def test_example_log_yaml_form_is_accepted(tmp_path: Path, plan: Path) -> None:
 def test_html_form_has_the_pace_chart_and_no_external_references(tmp_path: Path, plan: Path) -> None:
     log = log_with_invites(tmp_path, [("GSI-09", "2025-10-02"), ("GSI-21", "2025-10-20")])
     result = run_cli("track", "--log", str(log), "--programs", str(GSI / "programs.csv"), "--report", str(plan),
-                     "--as-of", "2025-11-15", "--target", "12", "--format", "html")
+                     "--as-of", "2025-11-15", "--target", "12", "--format", "html", "-o", str(tmp_path / "t.html"))
     assert result.exit_code == 0, result.output
-    page = result.output
+    page = (tmp_path / "t.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and '<svg class="chart" id="pace-chart"' in page
     assert "stroke-dasharray" in page and "http://" not in page and "https://" not in page.split("<pre>")[0]

@@ -154,12 +154,17 @@ def copy_policy_text(text: str, *, old_id: str, old_version: str, specialty: str
     text = shift_block(text, "effective", years)
     text = set_scalar(text, "supersedes", f"{old_id}@{old_version}",
                       after=("effective", "match_year", "application_system", "cycle"))
+    text = set_scalar(text, "reviewed", "false  # set to true once every count, source and date is checked",
+                      after=("supersedes",))
     return add_changelog(text, version, today.isoformat(),
                          f"Copied from {old_id}@{old_version}; verify every count for {new_cycle} before use")
 
 
-def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date) -> list[NewFile]:
-    """Every file of the new cycle, in memory and schema-checked; raises if anything is wrong."""
+def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
+                   target_root: Path | None = None) -> list[NewFile]:
+    """Every file of the new cycle, in memory and schema-checked; raises if anything is wrong.
+
+    The copy is read from `root` and goes under `target_root` (default: `root` itself)."""
     cat = Catalogue(root)
     cycles = cat.cycles()
     if old_cycle not in cycles:
@@ -171,7 +176,7 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date) -
     if match_year_of(new_cycle) <= match_year_of(old_cycle):
         raise InputError([Problem("command line", None, "--to", f"{new_cycle} is not later than {old_cycle}",
                                   "new-cycle copies a cycle forward in time")])
-    target_dir = root / "cycles" / new_cycle
+    target_dir = (target_root or root) / "cycles" / new_cycle
     if target_dir.exists():
         raise InputError([Problem(str(target_dir), None, "--to", f"cycle folder {new_cycle} already exists",
                                   "new-cycle never overwrites: edit the files there, or remove the folder "
@@ -209,3 +214,23 @@ def write_new_cycle(files: list[NewFile]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target_dir
+
+
+SEEDED = ("guidance", "tracking", "reference", "models", "tests", "cycles")
+
+
+def seed_root(source: Path, target: Path) -> list[Path]:
+    """Make `target` a complete policy root (a copy of `source`'s folders) unless it already has guidance.
+
+    `policy new-cycle` writes into ./policies by default: seeding it makes `--policies ./policies` usable
+    at once, for the new cycle and every other. Returns the folders copied."""
+    if (target / "guidance").is_dir():
+        return []
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in SEEDED:
+        if (source / name).is_dir() and not (target / name).exists():
+            shutil.copytree(source / name, target / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
+            copied.append(target / name)
+    return copied

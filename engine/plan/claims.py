@@ -186,7 +186,10 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
         q = plan.quotas[level]
         lo, hi = q.fit_range(c.fit)
         value = plan.value(c.program, level)
-        tied = plan.tied(c, level, _unsignaled_pool(plan, c.fit, level))
+        rivals = [p for p in _unsignaled_pool(plan, c.fit, level)   # free to take this signal instead
+                  if not plan.covered_by(plan.candidates[p]) and not plan.waiting_first(plan.candidates[p],
+                                                                                        reserve_too=False)]
+        tied = plan.tied(c, level, rivals)
         if c.reserve:
             left = tuple(sorted(p for f in sorted({x.fit for x in plan.candidates.values()})
                                 for p in _unsignaled_pool(plan, f, level)))

@@ -486,7 +486,7 @@ def explain_plan(decisions: Mapping[str, str], candidates: Sequence[Candidate], 
         elif (strategy == "guide" and counts[t].get(c.fit, 0) >= fit_cap(q, c.fit)
               and c.fit not in q.overflow):
             lo, hi = q.ranges.get(c.fit, (0, 0))
-            reason, why = "quota", f"the guide's {c.fit} range for {t} ({lo}-{hi}) is full"
+            reason, why = "quota", f"the guide's {c.fit} range for {t} ({lo if lo == hi else f'{lo}-{hi}'}) is full"
         elif current is not None:
             reason, why = "other-tier", f"it has {current} instead"
         elif sum(1 for tt in decisions.values() if tt == t) >= q.count:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from . import html, json_out, markdown, text
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+RENDERERS: dict[str, Callable[..., str]] = {  # (report, verbose=False) -> text
     "text": text.render,
     "md": markdown.render,
     "json": json_out.render,

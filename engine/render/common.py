@@ -523,3 +523,44 @@ def value_label(p: dict[str, Any]) -> str:
     if a.get("metric") == "expected-gain":
         return f"expected gain {float(v):+.2f}"
     return f"score {fmt(v)}"
+
+
+# ---------------------------------------------------------------------------------------------- plain words
+
+DECISION_HEADING = {"signal": "Programs that get a signal", "none": "No signal",
+                    "excluded": "Cannot take a signal", "exempt": "Needs no signal"}
+LEVEL_SINGULAR = {"critical": "Critical", "warning": "Warning", "info": "Good to know"}
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """'1 program', '2 programs' (or the given plural)."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+def level_heading(level: str, count: int) -> str:
+    """How a finding level reads: 'Warning' for one, 'Warnings' for several; 'Good to know' either way."""
+    if count == 1:
+        return LEVEL_SINGULAR.get(level, level)
+    return LEVEL_LABEL.get(level, level)
+
+
+def level_counts(report: dict[str, Any]) -> str:
+    """'1 warning, 3 good to know' (never '1 warnings')."""
+    return ", ".join(plural(len(items), level_heading(level, 1).lower(), level_heading(level, 2).lower())
+                     for level, items in findings_by_level(report))
+
+
+def decision_heading(report: dict[str, Any], decision: str) -> str:
+    """The heading a group of programs goes under: 'Gold signal', 'Programs that get a signal', 'No signal'."""
+    if decision in DECISION_HEADING:
+        return DECISION_HEADING[decision]
+    return f"{humanize(decision)} signal"
+
+
+def signal_summary(s: dict[str, Any]) -> str:
+    """'7 of 7 signals used: 1 reach, 2 target, 4 safety' or '3 of 3 gold signals used: 3 target'."""
+    noun = "signal" if s["tier"] == "signal" else f"{s['tier']} signal"
+    split = ", ".join(f"{n} {fit}" for fit, n in sorted((s.get("by_fit") or {}).items(),
+                                                       key=lambda kv: FIT_ORDER.get(kv[0], 9)) if n)
+    used = f"{s['assigned']} of {plural(s['available'], noun)} used"
+    return used + (f": {split}" if split else "")

@@ -17,7 +17,6 @@ from . import svg
 from .common import (
     ABBR_RE,
     GLOSSARY,
-    LEVEL_LABEL,
     POSITION_LABEL,
     PREFERENCE_LABEL,
     PREFERENCE_ORDER,
@@ -36,9 +35,11 @@ from .common import (
     glossary_for,
     humanize,
     is_signaled,
+    level_heading,
     one_line_reason,
     parse_source,
     place_parts,
+    plural,
     program_index,
     report_texts,
     score_parts,
@@ -101,6 +102,11 @@ td.hash { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .8em
 .f-safety { color: var(--safety); border-color: var(--safety); }
 .f-closed { color: var(--closed); border-color: var(--closed); }
 .prov { font-size: .8em; color: var(--muted); margin-top: 2px; }
+.notice { background: #fdecea; border: 2px solid #b2182b; border-radius: 8px; padding: 8px 14px; }
+details.how { font-size: .8em; color: var(--muted); margin-top: 2px; }
+details.how > summary { cursor: pointer; }
+details.how .prov, details.how .facts { font-size: 1em; }
+@media print { details.how { display: none; } }
 .facts { font-size: .78em; color: var(--muted); }
 ul.because, ol.chain { padding-left: 22px; margin: 6px 0; }
 ol.chain > li, ul.because > li { margin: 6px 0; }
@@ -143,6 +149,10 @@ ol.sources li { margin: 4px 0; overflow-wrap: anywhere; }
 """
 
 
+def plural_points(total: str) -> str:
+    return f"{total} point" + ("" if total in ("1", "-1") else "s")
+
+
 def e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
@@ -164,8 +174,9 @@ def sentence(text: Any) -> str:
 class _Doc:
     """Per-report state: anchors for programs and rules, the numbered source list."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], verbose: bool = False) -> None:
         self.report = report
+        self.verbose = verbose
         self.programs = program_index(report)
         self.rules: dict[str, Any] = report.get("rules", {})
         self.sources: SourceIndex = source_index(report)
@@ -205,19 +216,25 @@ class _Doc:
         return f'{at}{e(short_source(src))} <a href="#src-{n}">[S{n}]</a>'
 
     def prov(self, entry: dict[str, Any], *, facts: bool = False, extra: str = "") -> str:
+        """Where a reason comes from (rule, policy, source, the values its conditions read), folded away in a
+        "How this was decided" part; open with --verbose. `extra` (e.g. the program a finding is about) stays
+        visible."""
         bits = []
         if entry.get("rule"):
             bits.append("rule " + self.rule_link(entry["rule"]))
         if entry.get("policy"):
             bits.append(f"<code>{e(entry['policy'])}</code>")
         bits.append("source: " + self.source(entry.get("source")))
-        out = f'<div class="prov">{" · ".join(bits)}{extra}</div>'
+        inner = f'<div class="prov">{" · ".join(bits)}</div>'
         seen = facts_summary(entry) if facts else []
         if seen:
-            out += (
-                '<div class="facts">values seen: ' + "; ".join(f"{e(k)} = {e(v)}" for k, v in seen) + "</div>"
+            inner += (
+                '<div class="facts">What the rule read: '
+                + "; ".join(f"{e(k.replace('_', ' '))}: {e(v)}" for k, v in seen) + "</div>"
             )
-        return out
+        shown = f'<div class="prov">{_upper_first(extra.removeprefix(" · "))}</div>' if extra else ""
+        opened = " open" if self.verbose else ""
+        return f'{shown}<details class="how"{opened}><summary>How this was decided</summary>{inner}</details>'
 
 
 def _badge_decision(decision: str) -> str:
@@ -228,11 +245,14 @@ def _badge_fit(fit: str) -> str:
     return f'<span class="badge f-{_slug(fit)}">{e(fit)}</span>'
 
 
-def render(report: dict[str, Any]) -> str:
-    doc = _Doc(report)
+def render(report: dict[str, Any], verbose: bool = False) -> str:
+    doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
+    notices = "".join(f'<p class="notice" role="alert"><strong>Warning:</strong> {sentence(n["text"])}</p>'
+                      for n in report.get("notices", []))
     choice = f'<p class="subtitle">{e(report["cycle_choice"])}</p>' if report.get("cycle_choice") else ""
     body = [
+        notices,
         f"<header><h1>{e(title)}</h1>{choice}",
         f'<p class="subtitle">{_subtitle(report)}</p></header>',
         _toc(report),
@@ -290,7 +310,7 @@ def _toc(report: dict[str, Any]) -> str:
         ("findings", "What to watch"),
         ("show-interest", "How else to show interest"),
         ("programs", "Every program: how and why not"),
-        ("appendix", "Appendix: reproduce and check"),
+        ("appendix", "How this was decided: reproduce and check"),
     ]
     if not wanted_without_signal(report):
         items = [i for i in items if i[0] != "show-interest"]
@@ -306,7 +326,7 @@ def _summary(doc: _Doc) -> str:
         f'<div class="big">{e(a["tier"])}</div></div>'
     ]
     for s in r.get("signals", []):
-        label = f"{decision_label(s['tier'])}s used"
+        label = "signals used" if s["tier"] == "signal" else f"{s['tier']} signals used"
         cards.append(
             f'<div class="card"><div class="label">{e(label)}</div>'
             f'<div class="big">{e(s["assigned"])} of {e(s["available"])}</div>'
@@ -319,7 +339,7 @@ def _summary(doc: _Doc) -> str:
     )
     for level, items in findings_by_level(r):
         cards.append(
-            f'<div class="card"><div class="label">{e(LEVEL_LABEL.get(level, level))}</div>'
+            f'<div class="card"><div class="label">{e(level_heading(level, len(items)))}</div>'
             f'<div class="big">{len(items)}</div></div>'
         )
     out = [
@@ -477,7 +497,7 @@ def _findings(doc: _Doc) -> str:
     if not groups:
         out.append('<p class="muted">No findings.</p>')
     for level, items in groups:
-        out.append(f"<h3>{e(LEVEL_LABEL.get(level, level))} ({len(items)})</h3>")
+        out.append(f"<h3>{e(level_heading(level, len(items)))} ({len(items)})</h3>")
         for f in items:
             about = f" · about {doc.program_link(f['program'], name=True)}" if f.get("program") else ""
             todo = (
@@ -550,7 +570,8 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
             parts = [x for s_, x in steps if s_ == "score"]
             out.append(
                 f'<li><span class="step">{e(STEP_LABEL["score"])}</span> '
-                f'{e(fmt(p.get("score")))} points, from {len(parts)} part(s)<ul class="because">'
+                f'{e(plural_points(fmt(p.get("score"))))}, from {e(plural(len(parts), "part"))}'
+                '<ul class="because">'
                 + "".join(f"<li>{sentence(x['text'])}{doc.prov(x, facts=True)}</li>" for x in parts)
                 + "</ul></li>"
             )
@@ -571,7 +592,9 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
                     extra = f" ({e(decision_label(other['decision']))}, {e(value_label(other))})"
                 link = doc.program_link(w["outranked_by"], name=True)
                 by = f'<div class="prov">outranked by {link}{extra}</div>'
-            rule = f'<div class="prov">rule {doc.rule_link(w["rule"])}</div>' if w.get("rule") else ""
+            rule = (f'<details class="how"{" open" if doc.verbose else ""}><summary>How this was decided'
+                    f'</summary><div class="prov">rule {doc.rule_link(w["rule"])}</div></details>'
+                    if w.get("rule") else "")
             out.append(
                 f"<li><strong>{e(decision_label(w['tier']))}:</strong> {sentence(w['text'])}{by}{rule}</li>"
             )
@@ -598,7 +621,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> str:
 
 def _appendix(doc: _Doc) -> str:
     r = doc.report
-    out = ['<section id="appendix">', "<h2>Appendix: reproduce and check</h2>"]
+    out = ['<section id="appendix">', "<h2>How this was decided: reproduce and check</h2>"]
     inputs = r.get("inputs", {})
     out += [
         "<table><caption>Inputs (same files and policies give a byte-identical report)</caption>",
@@ -683,3 +706,7 @@ def _glossary(doc: _Doc) -> str:
         out.append(f"<dt>{e(term)}</dt><dd>{e(gloss)}</dd>")
     out += ["</dl>", "</section>"]
     return "\n".join(out)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

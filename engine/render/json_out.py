@@ -6,5 +6,5 @@ import json
 from typing import Any
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: dict[str, Any], verbose: bool = False) -> str:
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

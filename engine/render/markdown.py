@@ -28,13 +28,16 @@ from .common import (
     glossary_for,
     humanize,
     is_signaled,
+    level_counts,
     one_line_reason,
     parse_source,
     place_parts,
+    plural,
     program_index,
     report_texts,
     score_parts,
     short_source,
+    signal_summary,
     signaled_label,
     sorted_programs,
     source_index,
@@ -62,8 +65,9 @@ def code(text: Any) -> str:
 
 
 class _Doc:
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], verbose: bool = False) -> None:
         self.report = report
+        self.verbose = verbose
         self.programs = program_index(report)
         self.sources: SourceIndex = source_index(report)
 
@@ -82,6 +86,10 @@ class _Doc:
             bits.append(code(entry["policy"]))
         bits.append("source: " + self.source(entry.get("source")))
         return " · ".join(bits)
+
+    def tail(self, entry: dict[str, Any], indent: str) -> str:
+        """With --verbose, a second line under a reason: the rule, its policy and its source."""
+        return f"\\\n{indent}{self.prov(entry)}" if self.verbose else ""
 
     def program_ref(self, pid: str | None) -> str:
         if not pid:
@@ -103,11 +111,13 @@ def _table(caption: str | None, head: list[str], rows: list[list[str]], align: s
     return out
 
 
-def render(report: dict[str, Any]) -> str:
-    doc = _Doc(report)
+def render(report: dict[str, Any], verbose: bool = False) -> str:
+    doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
+    lines = [f"> **Warning:** {md(n['text'])}" for n in report.get("notices", [])]
+    lines += [""] if lines else []
     choice = f" ({report['cycle_choice']})" if report.get("cycle_choice") else ""
-    lines = [f"# {md(title + choice)}", "", _subtitle(report), ""]
+    lines += [f"# {md(title + choice)}", "", _subtitle(report), ""]
     lines += _summary(doc)
     lines += _plan(doc)
     lines += _glossary(doc)
@@ -140,12 +150,8 @@ def _subtitle(report: dict[str, Any]) -> str:
 def _summary(doc: _Doc) -> list[str]:
     r = doc.report
     a = r["applicant"]
-    used = ", ".join(
-        f"{md(decision_label(s['tier']))}s {s['assigned']} of {s['available']}" for s in r.get("signals", [])
-    )
-    counts = ", ".join(
-        f"{len(items)} {LEVEL_LABEL.get(level, level).lower()}" for level, items in findings_by_level(r)
-    )
+    used = "; ".join(md(signal_summary(s)) for s in r.get("signals", []))
+    counts = level_counts(r)
     out = [
         "## Summary",
         "",
@@ -157,10 +163,10 @@ def _summary(doc: _Doc) -> list[str]:
         out.append(f"- **Findings:** {counts}")
     article = "an" if a["tier"][:1] in "aeiou" else "a"
     out += ["", f"### Why you are {article} {md(a['tier'])} applicant", ""]
-    out += [f"- {md(b['text'])}\\\n  {doc.prov(b)}" for b in a.get("because", [])]
+    out += [f"- {md(b['text'])}{doc.tail(b, '  ')}" for b in a.get("because", [])]
     if a.get("indicators"):
         out += ["", "#### What your profile shows", ""]
-        out += [f"- {md(b['text'])}\\\n  {doc.prov(b)}" for b in a["indicators"]]
+        out += [f"- {md(b['text'])}{doc.tail(b, '  ')}" for b in a["indicators"]]
     out.append("")
     geo = a.get("geography") or {}
     goals = a.get("goals") or {}
@@ -239,7 +245,7 @@ def _picture(doc: _Doc) -> list[str]:
         )
         for s in r.get("signals", []):
             for b in s.get("because", []):
-                out.append(f"- **{md(humanize(s['tier']))}:** {md(b['text'])}\\\n  {doc.prov(b)}")
+                out.append(f"- **{md(humanize(s['tier']))}:** {md(b['text'])}{doc.tail(b, '  ')}")
         out.append("")
     areas, outside = area_rows(r)
     table = []
@@ -294,10 +300,14 @@ def _findings(doc: _Doc) -> list[str]:
         out += [f"### {md(LEVEL_LABEL.get(level, level))} ({len(items)})", ""]
         for i, f in enumerate(items, start=1):
             about = f" · about {doc.program_ref(f['program'])}" if f.get("program") else ""
-            out.append(f"{i}. {md(f['text'])}\\")
+            lines = [md(f["text"])]
             if f.get("advice"):
-                out.append(f"   **What to do:** {md(f['advice'])}\\")
-            out.append(f"   {doc.prov(f)}{about}")
+                lines.append(f"**What to do:** {md(f['advice'])}")
+            if doc.verbose:
+                lines.append(f"{doc.prov(f)}{about}")
+            elif about:
+                lines.append(_upper_first(about.removeprefix(" · ")))
+            out.append(f"{i}. " + "\\\n   ".join(lines))
         out.append("")
     return out
 
@@ -327,15 +337,16 @@ def _show_interest(doc: _Doc) -> list[str]:
 def _advice_line(doc: _Doc, adv: dict[str, Any]) -> str:
     """One way to show interest without a signal, with what to do and where the advice comes from."""
     what = f" **What to do:** {md(adv['advice'])}" if adv.get("advice") else ""
-    return f"- {md(adv['text'])}{what}\\\n  {doc.prov(adv)}"
+    return f"- {md(adv['text'])}{what}{doc.tail(adv, '  ')}"
 
 
 def _programs(doc: _Doc) -> list[str]:
     out = [
         "## Programs",
         "",
-        "Every program, how it was decided and why not. Each step names the rule that fired, "
-        "the policy it lives in (id@version) and its source.",
+        "Every program, how it was decided and why not."
+        + (" Each step names the rule that fired, the policy it lives in (id@version) and its source."
+           if doc.verbose else " Add --verbose to see the rule, policy and source behind each step."),
         "",
     ]
     for p in sorted_programs(doc.report):
@@ -363,13 +374,15 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
                 continue
             parts = [x for s_, x in steps if s_ == "score"]
             n += 1
+            total = fmt(p.get("score"))
             out.append(
-                f"{n}. **{STEP_LABEL['score']}:** {fmt(p.get('score'))} points, from {len(parts)} part(s)"
+                f"{n}. **{STEP_LABEL['score']}:** {total} point{'' if total in ('1', '-1') else 's'}, "
+                f"from {plural(len(parts), 'part')}"
             )
-            out += [f"   - {md(x['text'])}\\\n     {doc.prov(x)}" for x in parts]
+            out += [f"   - {md(x['text'])}{doc.tail(x, '     ')}" for x in parts]
             continue
         n += 1
-        out.append(f"{n}. **{STEP_LABEL.get(step, step)}:** {md(b['text'])}\\\n   {doc.prov(b)}")
+        out.append(f"{n}. **{STEP_LABEL.get(step, step)}:** {md(b['text'])}{doc.tail(b, '   ')}")
     out.append("")
     if p.get("why_not"):
         out += ["**Why not**", ""]
@@ -379,7 +392,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
                 other = doc.programs.get(w["outranked_by"])
                 detail = f" ({md(decision_label(other['decision']))}, {md(value_label(other))})" if other else ""
                 extra.append(f"outranked by {doc.program_ref(w['outranked_by'])}{detail}")
-            if w.get("rule"):
+            if w.get("rule") and doc.verbose:
                 extra.append(f"rule {code(w['rule'])}")
             tail = ("\\\n  " + " · ".join(extra)) if extra else ""
             out.append(f"- **{md(decision_label(w['tier']))}:** {md(w['text'])}{tail}")
@@ -390,7 +403,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
         out += ["**What would change it**", ""] + [f"- {md(c)}" for c in changes] + [""]
     if p.get("considered"):
         out += ["**Also true, but not what decided**", ""]
-        out += [f"- {md(b['text'])}\\\n  {doc.prov(b)}" for b in p["considered"]]
+        out += [f"- {md(b['text'])}{doc.tail(b, '  ')}" for b in p["considered"]]
         out.append("")
     if p.get("advice"):
         out += ["**Show interest another way**", ""]
@@ -402,7 +415,7 @@ def _program(doc: _Doc, p: dict[str, Any]) -> list[str]:
 
 def _appendix(doc: _Doc) -> list[str]:
     r = doc.report
-    out = ["## Appendix: reproduce and check", ""]
+    out = ["## How this was decided: reproduce and check", ""]
     inputs = r.get("inputs", {})
     rows = [
         [key, code((inputs.get(key) or {}).get("file", "")), code((inputs.get(key) or {}).get("sha256", ""))]
@@ -476,3 +489,7 @@ def _appendix(doc: _Doc) -> list[str]:
         )
     out.append("")
     return out
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

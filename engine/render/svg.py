@@ -67,7 +67,7 @@ def fit_chart(report: dict[str, Any]) -> str:
     height = top + len(tiers) * head_h + len(rows) * row_h + 44
     width = label_w + bar_w + note_w
     desc = "; ".join(
-        f"{r.tier} signals to {r.fit} programs: {r.assigned}"
+        ("signals" if r.tier == "signal" else f"{r.tier} signals") + f" to {r.fit} programs: {r.assigned}"
         + (f", guide's range {fmt_range(r.lo, r.hi)}" if r.lo is not None else "")
         for r in rows
     )

@@ -6,6 +6,9 @@ import json
 from html import escape
 from typing import Any
 
+from signalwise.engine.templates import fmt_value
+
+from .common import humanize
 from .svg import pace_chart
 
 
@@ -13,36 +16,68 @@ def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{round(x * 100)}%"
 
 
-def _lines(result: dict[str, Any], md: bool) -> list[str]:
+STATUS_WORDS = {"on-pace": "on pace", "behind-early": "behind the usual pace, but it is early",
+                "under-interviewed": "behind: fewer invitations than you need by now",
+                "unknown": "not judged (signalwise knows no interview target for you: pass --target N)"}
+TIER_WORDS = {"none": "no signal", "unknown": "not in a plan"}
+FIT_WORDS = {"unknown": "fit not known (pass --report)"}
+
+
+def _target(pace: dict[str, Any]) -> str:
+    lo, hi = pace["target_min"], pace["target_max"]
+    if lo is None:
+        return "none known (pass --target N)"
+    return str(lo) if hi in (None, lo) else f"{lo} to {hi}"
+
+
+def _season(pace: dict[str, Any]) -> str:
+    days, phase = pace["days_since_review"], pace.get("phase")
+    if days is None:
+        return "dates not known (pass --review-from YYYY-MM-DD)"
+    if phase == "before-review":
+        return f"not started: programs start reviewing applications on {pace['review_from']} (in {-days} days)"
+    if phase == "after-season":
+        return (f"over: programs started reviewing {days} days ago and have usually sent all their invitations "
+                "by now")
+    share = f"; about {_pct(pace['expected_share'])} of invitations are usually sent by now" \
+        if pace["expected_share"] is not None else ""
+    return f"in progress: day {days} since programs started reviewing on {pace['review_from']}{share}"
+
+
+def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]:
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
-    title = f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}"
+    title = f"Interview season as of {result['as_of']}: {humanize(result['specialty'])}, {humanize(result['cycle'])}"
     if result.get("cycle_choice"):
         title += f" ({result['cycle_choice']})"
     out = [("# " if md else "") + title, ""]
-    target = (f"{pace['target_min']}-{pace['target_max']}" if pace["target_min"] is not None else "unknown")
+    source = f" (source: {pace['target_source']})" if pace["target_source"] and verbose else ""
     out += [f"{h}Pace" + ("" if md else ":"), "",
-            f"- Status: {pace['status']}",
+            f"- Season: {_season(pace)}",
+            f"- Your pace: {STATUS_WORDS.get(pace['status'], pace['status'].replace('-', ' '))}",
             f"- Invitations so far: {s['invites']} (rejections {s['rejections']}, waitlists {s['waitlists']}, "
             f"no answer yet {s['silent']})",
-            f"- Interview target: {target}" + (f" (source: {pace['target_source']})" if pace["target_source"] else ""),
-            f"- Expected by now: {pace['expected_by_now'] if pace['expected_by_now'] is not None else 'unknown'}"
-            f" ({_pct(pace['expected_share'])} of offers usually sent {pace['days_since_review']} days after "
-            "review starts"
-            + (f"; calendar source: {pace['review_from_source']}" if pace["review_from_source"] else "") + ")", ""]
+            f"- Interview target: {_target(pace)}{source}"]
+    if pace["expected_by_now"] is not None and pace.get("phase") == "in-season":
+        out.append(f"- Expected by now: about {fmt_value(pace['expected_by_now'])}")
+    if verbose and pace["review_from_source"]:
+        out.append(f"- Season calendar: {pace['review_from_source']}")
+    out.append("")
     out += [f"{h}Invitation rates" + ("" if md else ":"), ""]
     if md:
         out += ["| signal tier | programs | invited | rate |", "|---|---|---|---|"]
     for tier, row in result["by_signal_tier"].items():
         rate = _pct(row["invited"] / row["programs"] if row["programs"] else None)
+        tier = TIER_WORDS.get(tier, tier)
         out.append(f"| {tier} | {row['programs']} | {row['invited']} | {rate} |" if md
-                   else f"  {tier:<8} {row['invited']} of {row['programs']} invited ({rate})")
+                   else f"  {tier}: {row['invited']} of {row['programs']} invited ({rate})")
     out.append("")
     if md:
         out += ["| fit | programs | invited |", "|---|---|---|"]
     for fit, row in result["by_fit"].items():
+        fit = FIT_WORDS.get(fit, fit)
         out.append(f"| {fit} | {row['programs']} | {row['invited']} |" if md
-                   else f"  {fit:<8} {row['invited']} of {row['programs']} invited")
+                   else f"  {fit}: {row['invited']} of {row['programs']} invited")
     if result["silent_signaled"]:
         out += ["", f"Signaled programs still silent: {', '.join(result['silent_signaled'])}"]
     if result["timeline"] and md:
@@ -56,20 +91,23 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
         out += ["```", f"(# = one invitation; | = the expected pace; scale up to {top})"]
     out += ["", f"{h}What the guide says to do now" + ("" if md else ":"), ""]
     for f in result["findings"]:
-        out.append(f"- **{f['level']}** {f['text']} *What to do:* {f['advice']} (`{f['rule']}`)" if md
-                   else f"- {f['level'].upper()}: {f['text']}\n    -> {f['advice']} [{f['rule']}]")
+        rule = f" (`{f['rule']}`)" if verbose and md else f" [{f['rule']}]" if verbose else ""
+        out.append(f"- **{f['level']}** {f['text']} *What to do:* {f['advice']}{rule}" if md
+                   else f"- {f['level'].upper()}: {f['text']}\n    What to do: {f['advice']}{rule}")
     if result["advice"]:
         out += ["", f"{h}Program by program" + ("" if md else ":"), ""]
         groups: dict[str, list[dict[str, Any]]] = {}
         for a in result["advice"]:
             groups.setdefault(a["rule"], []).append(a)
         for rule, items in groups.items():
-            out.append(f"{'**' if md else ''}{items[0]['advice']}{'**' if md else ''} (`{rule}`)" if md
-                       else f"{items[0]['advice']} [{rule}]")
+            shown = (f" (`{rule}`)" if md else f" [{rule}]") if verbose else ""
+            out.append(f"**{items[0]['advice']}**{shown}" if md else f"{items[0]['advice']}{shown}")
             for a in items:
                 out.append(f"- {a['program']}: {a['text']}")
             out.append("")
-    out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"]), ""]
+    if verbose:
+        out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"])]
+    out.append("")
     return out
 
 
@@ -78,9 +116,9 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;
         "pre{white-space:pre-wrap}@media print{body{margin:0}}")
 
 
-def _html(result: dict[str, Any]) -> str:
+def _html(result: dict[str, Any], verbose: bool = False) -> str:
     """One self-contained page: the Markdown text as preformatted text, and the pace chart as inline SVG."""
-    body = escape("\n".join(_lines(result, True)))
+    body = escape("\n".join(_lines(result, True, verbose)))
     chart = ""
     if result["timeline"]:
         rows = "".join(f"<tr><td>{escape(r['date'])}</td><td>{r['invites']}</td>"
@@ -94,9 +132,9 @@ def _html(result: dict[str, Any]) -> str:
             f"{chart}<pre>{body}</pre></body></html>\n")
 
 
-def render_tracking(result: dict[str, Any], fmt: str) -> str:
+def render_tracking(result: dict[str, Any], fmt: str, verbose: bool = False) -> str:
     if fmt == "json":
         return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt == "html":
-        return _html(result)
-    return "\n".join(_lines(result, fmt == "md"))
+        return _html(result, verbose)
+    return "\n".join(_lines(result, fmt == "md", verbose))

@@ -1,0 +1,65 @@
+"""The flags every command shares, and how a command's output reaches the reader.
+
+Applicant-facing commands (evaluate, compare, explain, track, batch) take `--format text|md|json|html`,
+`-o` and `--verbose`; policy authors' commands take `--format text|json` and `-o`. The default is `text`
+everywhere. HTML is a file, never a terminal flood: without `-o` it goes to `signalwise-<command>.html`
+in the current folder, and the command says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+APPLICANT_FORMATS = ("text", "md", "json", "html")
+AUTHOR_FORMATS = ("text", "json")
+
+
+def format_option(choices: Sequence[str] = APPLICANT_FORMATS, help_text: str | None = None
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    default_help = ("text: for the terminal; md: Markdown; json: the full data; html: a self-contained, "
+                    "printable page (written to signalwise-<command>.html unless -o is given)"
+                    if "html" in choices else "text: for the terminal; json: for tools")
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default="text", show_default=True,
+                        help=help_text or default_help)
+
+
+def output_option(help_text: str = "Write the output to this file (atomically) instead of the terminal."
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help=help_text)
+
+
+def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-v", "--verbose", is_flag=True,
+                        help="Show the rule, policy and source behind every reason (HTML: opened).")(command)
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def as_date(value: dt.datetime | dt.date | None) -> dt.date | None:
+    """A --date option's value (Click gives a datetime) as a date."""
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def emit(text: str, *, fmt: str, output: str | None, command: str,
+         inputs: tuple[str | Path | None, ...] = ()) -> None:
+    """Print `text`, or write it to `-o` (HTML without `-o`: to signalwise-<command>.html) and say where."""
+    from signalwise.engine.files import write_atomic
+
+    if output is None and fmt == "html":
+        output = f"signalwise-{command}.html"
+        write_atomic(output, text, inputs=tuple(x for x in inputs if x))
+        click.echo(f"wrote {output} (open it in a browser; -o chooses another file)", err=True)
+        return
+    if output:
+        write_atomic(output, text, inputs=tuple(x for x in inputs if x))
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
