@@ -425,14 +425,16 @@ def test_new_cycle_without_policies_writes_to_a_policies_folder_here_and_reports
     from signalwise.engine.catalogue import bundled_root
 
     monkeypatch.chdir(tmp_path)
-    result = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--today", TODAY)
+    exists = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--today", TODAY)
+    assert exists.exit_code == 2 and "already exists" in exists.output   # the bundled policies have eras-2027
+    result = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2029", "--today", TODAY)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "policies" / "cycles" / "eras-2027" / "internal-medicine.yaml").is_file()
+    assert (tmp_path / "policies" / "cycles" / "eras-2029" / "internal-medicine.yaml").is_file()
     assert (tmp_path / "policies" / "guidance").is_dir()
-    assert not (bundled_root() / "cycles" / "eras-2027").exists()
+    assert not (bundled_root() / "cycles" / "eras-2029").exists()
     ex = Path(__file__).resolve().parent.parent / "examples" / "gold-silver-im"
     profile = tmp_path / "profile.yaml"
-    profile.write_text((ex / "profile.yaml").read_text(encoding="utf-8").replace("eras-2026", "eras-2027"),
+    profile.write_text((ex / "profile.yaml").read_text(encoding="utf-8").replace("eras-2026", "eras-2029"),
                        encoding="utf-8")
     for fmt in ("text", "md"):
         out = run("evaluate", "--profile", str(profile), "--programs", str(ex / "programs.csv"),

@@ -39,8 +39,8 @@ def test_without_a_cycle_the_season_open_today_is_used_and_named_in_the_first_li
     result = evaluate(profile_without_cycle(tmp_path), "--signals", "gold=3,silver=12")
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0]
-    assert first.startswith("signalwise plan: internal-medicine, eras-2027 (cycle eras-2027 chosen from today's date "
-                            "(2026-12-01): the season open")
+    assert first.startswith("Your signal plan: Internal medicine, ERAS 2027 (cycle eras-2027 chosen from today's "
+                            "date (2026-12-01): the season open")
     assert "2026-06-03 to 2027-05-31" in first
 
 
@@ -189,7 +189,9 @@ def test_track_picks_the_2026_27_season_from_the_log(tmp_path: Path) -> None:
     assert data["cycle_choice"].startswith("cycle eras-2027 chosen from the log's first event (2026-09-09)")
     text = run_cli("track", "--log", str(log), "--programs", str(GSI / "programs.csv"), "--as-of", "2026-12-01")
     assert text.exit_code == 0, text.output
-    assert "eras-2027 (cycle eras-2027 chosen from the log's first event" in text.output.splitlines()[0]
+    first = text.output.splitlines()[0]
+    assert "ERAS 2027 (cycle eras-2027 chosen from the log's first event" in first
+    assert "Unknown" not in first and "unknown" not in first   # no --report: the specialty is not said at all
 
 
 def test_track_refuses_a_misspelled_specialty(tmp_path: Path) -> None:

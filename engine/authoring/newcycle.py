@@ -177,7 +177,8 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
         raise InputError([Problem("command line", None, "--to", f"{new_cycle} is not later than {old_cycle}",
                                   "new-cycle copies a cycle forward in time")])
     target_dir = (target_root or root) / "cycles" / new_cycle
-    if target_dir.exists():
+    seeded_from_root = target_root is not None and not (target_root / "guidance").is_dir()
+    if target_dir.exists() or (seeded_from_root and (root / "cycles" / new_cycle).exists()):
         raise InputError([Problem(str(target_dir), None, "--to", f"cycle folder {new_cycle} already exists",
                                   "new-cycle never overwrites: edit the files there, or remove the folder "
                                   "first")])

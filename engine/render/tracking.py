@@ -47,7 +47,8 @@ def _season(pace: dict[str, Any]) -> str:
 def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]:
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
-    title = f"Interview season as of {result['as_of']}: {humanize(result['specialty'])}, {humanize(result['cycle'])}"
+    known = [humanize(str(x)) for x in (result.get("specialty"), result.get("cycle")) if x and x != "unknown"]
+    title = f"Interview season as of {result['as_of']}" + (f": {', '.join(known)}" if known else "")
     if result.get("cycle_choice"):
         title += f" ({result['cycle_choice']})"
     out = [("# " if md else "") + title, ""]
