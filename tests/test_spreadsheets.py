@@ -192,5 +192,5 @@ def test_profile_errors_are_in_applicant_words_with_a_did_you_mean_on_the_right_
     typo = PROFILE.replace("specialty: internal-medicine", "specialty: internal-medecine")
     line = next(i for i, text in enumerate(typo.splitlines(), 1) if text.startswith("specialty:"))
     assert_input_error(run_cli(*write_inputs(tmp_path, profile=typo)),
-                       f"profile.yaml:{line}: specialty: no policy for specialty 'internal-medecine'",
-                       "did you mean 'internal-medicine'?")
+                       f"profile.yaml:{line}: specialty: unknown specialty 'internal-medecine'",
+                       "did you mean 'internal-medicine'")
