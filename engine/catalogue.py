@@ -24,6 +24,15 @@ def bundled_root() -> Path:
         return Path(path)
 
 
+@cache
+def bundled_hashes() -> frozenset[str]:
+    """SHA-256 of every bundled policy file: a policy with one of these is the bundled policy, unchanged."""
+    import hashlib
+
+    root = bundled_root()
+    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.y*ml")) if p.is_file())
+
+
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []

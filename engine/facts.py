@@ -6,6 +6,7 @@ fields also get companion membership keys so rules can test `contains` / `not_co
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,10 @@ class FactStore:
     facts: list[Fact] = field(default_factory=list)
     by_key: dict[tuple[tuple[str, Any], ...], int] = field(default_factory=dict)
     by_type: dict[str, list[Fact]] = field(default_factory=dict)
+    # When the evaluation began (its engine time budget counts from here), and the process that runs its
+    # rule stages (runtime._Worker), if one was started.
+    started: float = field(default_factory=time.monotonic, compare=False, repr=False)
+    engine: Any = field(default=None, compare=False, repr=False)
 
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""
