@@ -17,6 +17,11 @@ from .errors import InputError, PolicyError, Problem
 from .model import Policy, PolicySet
 from .policy_load import load_policy_file
 
+# The guidance (or tracking) policies of one evaluation are loaded, parsed and checked on every run; these
+# bound that work whatever a --policies folder holds (bundled: 7 files, 85 KB). docs/reliability.md.
+MAX_SUITE_FILES = 50
+MAX_SUITE_BYTES = 1024 * 1024
+
 
 def bundled_root() -> Path:
     """Filesystem path of the bundled policies (package data)."""
@@ -63,6 +68,7 @@ class Catalogue:
         files_ = _yaml_files(self.root / "guidance")
         if not files_:
             raise PolicyError([Problem(str(self.root / "guidance"), None, None, "no guidance policies found")])
+        _check_suite(self.root / "guidance", files_)
         return self._load_all(files_)
 
     def tracking(self) -> tuple[Policy, ...]:
@@ -70,6 +76,7 @@ class Catalogue:
         files_ = _yaml_files(self.root / "tracking")
         if not files_:
             raise PolicyError([Problem(str(self.root / "tracking"), None, None, "no tracking policies found")])
+        _check_suite(self.root / "tracking", files_)
         return self._load_all(files_)
 
     def cycles(self) -> list[str]:
@@ -129,6 +136,22 @@ class Catalogue:
                                       f"{', '.join(names) or 'none'}; "
                                       "or pass --signals to evaluate with your own signal counts")])
         return PolicySet(self.guidance(), spec)
+
+
+def _check_suite(folder: Path, files_: list[Path]) -> None:
+    """Refuse a guidance or tracking folder too large to load on every run, before reading it."""
+    if len(files_) > MAX_SUITE_FILES:
+        raise PolicyError([Problem(str(folder), None, None, f"holds {len(files_):,} policy files; the limit is "
+                                   f"{MAX_SUITE_FILES}", "merge related rules into fewer files")])
+    total = 0
+    for path in files_:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue  # reported when the file is read
+    if total > MAX_SUITE_BYTES:
+        raise PolicyError([Problem(str(folder), None, None, f"its policy files hold {total:,} bytes; the limit is "
+                                   f"{MAX_SUITE_BYTES:,}", "keep data out of policies")])
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:

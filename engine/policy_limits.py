@@ -18,6 +18,7 @@ from typing import Any
 
 from .capacity import rule_usage
 from .compiler import all_rules, rule_definition
+from .context import MAX_TIERS
 from .errors import Problem
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, Test
 from .values import MAX_MAGNITUDE
@@ -35,8 +36,9 @@ MAX_RESOLUTIONS = 50         # resolutions of a policy set (bundled: 3)
 MAX_STAGES = 20              # stages (bundled: 8)
 MAX_CALENDAR_ITEMS = 500     # `seasons` and `interview_targets` entries of a policy (bundled: about 60)
 MAX_PACE_POINTS = 100        # points of the `pace` curve (bundled: 5)
+MAX_SIGNAL_TIERS = MAX_TIERS  # signal tiers of a specialty, as for --signals (ERAS: at most 2)
 MAX_MESSAGE_WIDTH = 40       # width in a message's format spec, e.g. {score:>6}
-_MESSAGE_SPEC = re.compile(r"[<>^]?([0-9]{1,2})?")
+_MESSAGE_SPEC = re.compile(r"[<>^]?([0-9]{1,12})?")
 
 ARITH = ("add", "sub", "mul", "div")
 
@@ -84,6 +86,9 @@ def policy_problems(p: Policy) -> list[Problem]:
         items = p.raw.get(field) or []
         if len(items) > MAX_CALENDAR_ITEMS:
             out.append(Problem(p.file, None, field, f"{len(items):,} entries; the limit is {MAX_CALENDAR_ITEMS}"))
+    if p.specialty is not None and len(p.specialty.tiers) > MAX_SIGNAL_TIERS:
+        out.append(Problem(p.file, None, "signals.tiers", f"{len(p.specialty.tiers)} tiers; the limit is "
+                           f"{MAX_SIGNAL_TIERS}"))
     points = (p.raw.get("pace") or {}).get("points") or []
     if len(points) > MAX_PACE_POINTS:
         out.append(Problem(p.file, None, "pace.points", f"{len(points):,} points; the limit is {MAX_PACE_POINTS}"))

@@ -23,7 +23,7 @@ KEYED_LISTS = {"rules": "id", "quota_tables": "id", "rows": "id", "resolutions":
                "stages": "name", "tiers": "name", "changelog": "version"}
 HEADER_KEYS = ("id", "version")  # shown in the pair's header, not as changes
 SPLIT_ADDED = 2  # added/removed mappings with at most this many fields are shown field by field
-_CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}$")
+_CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}\Z")
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date) -
     if old_cycle not in cycles:
         raise InputError([Problem("command line", None, "--from", f"no cycle '{old_cycle}' in {root}",
                                   f"cycles available: {', '.join(cycles) or 'none'}")])
-    if not re.match(r"^[a-z][a-z0-9]*-[0-9]{4}$", new_cycle):
+    if not re.fullmatch(r"[a-z][a-z0-9]*-[0-9]{4}", new_cycle):
         raise InputError([Problem("command line", None, "--to", f"'{new_cycle}' is not a cycle name",
                                   "write <system>-<match year>, e.g. eras-2027")])
     if match_year_of(new_cycle) <= match_year_of(old_cycle):
