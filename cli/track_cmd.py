@@ -9,13 +9,16 @@ import click
 
 def _date(value: str | None, flag: str) -> date | None:
     from signalwise.engine.errors import input_error
+    from signalwise.engine.tracking import MAX_DATE, MIN_DATE, parse_day
 
     if value is None:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise input_error("command line", f"got {value!r}; expected a date YYYY-MM-DD", field=flag) from None
+    day = parse_day(value)
+    if day is None:
+        shown = repr(value) if len(value) <= 40 else repr(value[:38]) + "…"
+        raise input_error("command line", f"got {shown}; expected a date YYYY-MM-DD between {MIN_DATE} and "
+                          f"{MAX_DATE}", field=flag)
+    return day
 
 
 @click.command("track")

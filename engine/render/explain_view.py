@@ -12,7 +12,6 @@ Like the other renderers this only formats the report dict; sentences come from 
 from __future__ import annotations
 
 import difflib
-import json
 import textwrap
 from typing import Any
 
@@ -34,8 +33,6 @@ from .common import (
 )
 
 WIDTH = 100
-MAX_REPORT_BYTES = 64 * 1024 * 1024
-MAKE_ONE = "make one with: signalwise evaluate --profile P --programs F --format json -o report.json"
 
 # Labels for why-not reasons (the sentence itself comes from the report).
 REASON_LABEL = {
@@ -54,32 +51,9 @@ REASON_LABEL = {
 
 def load_report(path: str) -> dict[str, Any]:
     """Read and check a JSON report written by `signalwise evaluate --format json`; InputError otherwise."""
-    from signalwise.engine.files import read_text
-    from signalwise.engine.schemas import schema_problems
+    from signalwise.engine.report_io import load_report as load
 
-    text = read_text(path, max_bytes=MAX_REPORT_BYTES)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise input_error(
-            path,
-            f"not a JSON report: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            line=exc.lineno,
-            hint=MAKE_ONE,
-        ) from None
-    if not isinstance(data, dict) or "report_version" not in data or "programs" not in data:
-        raise input_error(path, "not a signalwise report (no report_version or programs)", hint=MAKE_ONE)
-    problems = schema_problems("report", data, path, {})
-    if problems:
-        first = problems[0]
-        where = f"{first.field}: " if first.field else ""
-        raise input_error(
-            path,
-            f"not a valid signalwise report ({len(problems)} schema problem(s); first: "
-            f"{where}{first.message})",
-            hint=MAKE_ONE,
-        )
-    return data
+    return load(path)
 
 
 def _did_you_mean(query: str, options: list[str], extra: list[str] | None = None) -> str | None:
