@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import evaluation_inputs
+from .output import echo, safe
 
 if TYPE_CHECKING:
     from signalwise.engine.interview_model import GainInputs
@@ -47,10 +48,12 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
                   parse_signals_option(signals) if signals is not None else None, policies)
     ev = evaluate(req)
     report = build_comparison(ev, plan, ks=ks, goal_k=goal_k)
-    text = json.dumps(report, indent=2, sort_keys=False) + "\n" if fmt == "json" else render_text(report)
+    text = safe(json.dumps(report, indent=2, sort_keys=False) + "\n" if fmt == "json" else render_text(report), fmt)
     if output:
-        write_atomic(output, text, inputs=(profile, programs, plan))
-        click.echo(f"wrote {output}", err=True)
+        from signalwise.engine.catalogue import bundled_root
+
+        write_atomic(output, text, inputs=(profile, programs, plan), folders=(policies or bundled_root(),))
+        echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -175,10 +178,10 @@ def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goa
             "guide_shortfall": {t: v for t, v in shortfall.items() if v},
             "distance_from_guide_ranges": deviation,
         }
-    plan_out["guide"]["solver"] = {"name": guide.solver, "seconds": round(guide.solve_seconds, 4),
-                                   "solves": guide.solves}
-    plan_out["optimal"]["solver"] = {"name": best.solver, "seconds": round(best.solve_seconds, 4),
-                                     "solves": best.solves, "objective": best.objective, "notes": best.notes}
+    # No solve time: the same inputs give byte-identical output (docs/reliability.md, Determinism).
+    plan_out["guide"]["solver"] = {"name": guide.solver, "solves": guide.solves}
+    plan_out["optimal"]["solver"] = {"name": best.solver, "solves": best.solves, "objective": best.objective,
+                                     "notes": best.notes}
     swaps = improvement_path(yours, gi.candidates, gi.quotas, gi.rates,
                              institution_scope=gi.institution_scope)
     explanations = explain_plan(best.decisions, gi.candidates, gi.quotas, gi.rates,
@@ -291,7 +294,7 @@ def render_text(r: dict[str, Any]) -> str:
     if r["notes"]:
         lines += ["", "Notes:"] + [f"  - {n}" for n in r["notes"]]
     solver = plans["optimal"]["solver"]
-    lines += ["", f"Solver: {solver['name']}; {solver['solves']} solve(s) in {solver['seconds']:.3f} s."]
+    lines += ["", f"Solver: {solver['name']}; {solver['solves']} solve(s)."]
     for note in solver.get("notes") or []:
         lines.append(f"  {note}")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .output import echo
+
 
 @click.command("explain")
 @click.argument("report", type=click.Path(dir_okay=True))
@@ -33,11 +35,11 @@ def explain_command(report: str, program: str | None, why_not: str | None, rule:
         raise click.UsageError("--why-not needs --program ID")
     data = view.load_report(report)
     if rule is not None:
-        click.echo(view.rule_view(data, view.find_rule(data, report, rule)), nl=False)
+        echo(view.rule_view(data, view.find_rule(data, report, rule)), nl=False)
         return
     assert program is not None
     p = view.find_program(data, report, program)
     if why_not is not None:
-        click.echo(view.why_not_view(data, p, view.check_tier(data, report, why_not)), nl=False)
+        echo(view.why_not_view(data, p, view.check_tier(data, report, why_not)), nl=False)
     else:
-        click.echo(view.program_view(data, p), nl=False)
+        echo(view.program_view(data, p), nl=False)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from .output import echo
+
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
 POLICIES = click.option("--policies", "policies", type=click.Path(file_okay=False),
                         help="Policy root (with guidance/ and cycles/); default: the bundled policies.")
@@ -57,14 +59,14 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...]) -> None:
         raise InputError(missing)
     findings = validate_tree(tree)
     for f in findings:
-        click.echo(f.render())
+        echo(f.render())
     errors = errors_in(findings)
     warnings = len(findings) - len(errors)
     tail = f"; {warnings} warning(s)" if warnings else ""
     if errors:
-        click.echo(f"invalid: {len(errors)} error(s){tail}")
+        echo(f"invalid: {len(errors)} error(s){tail}")
         ctx.exit(2)
-    click.echo(f"valid: {summarize(tree).render()}{tail}")
+    echo(f"valid: {summarize(tree).render()}{tail}")
 
 
 @policy_group.command("test")
@@ -102,26 +104,26 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None) 
     for case in cases:
         if case.display != current:
             current = case.display
-            click.echo(current)
+            echo(current)
         result = run_case(case)
         results.append(result)
-        click.echo(f"  {'ok  ' if result.passed else 'FAIL'}  {case.name}  ({case.where})")
+        echo(f"  {'ok  ' if result.passed else 'FAIL'}  {case.name}  ({case.where})")
         for line in result.failures:
-            click.echo(f"        {line}")
+            echo(f"        {line}")
     failed = [r for r in results if not r.passed]
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     ran = {path.resolve() for path, _ in files}
     for root in dict.fromkeys(c.root for c in cases) if match is None else ():
         universe = rule_universe(root)
         never = uncovered([r for r in results if r.case.root == root], universe)
-        click.echo(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case")
+        echo(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case")
         complete = {p.resolve() for p, _ in case_files([root])[0]} <= ran
         for rule in never if complete else ():
-            click.echo(f"  never fired: {rule.file}:{rule.line}: {rule.id}")
+            echo(f"  never fired: {rule.file}:{rule.line}: {rule.id}")
         if never and not complete:
-            click.echo("  (run every case file of the policies to list the rules no case fires)")
+            echo("  (run every case file of the policies to list the rules no case fires)")
     if not results:
-        click.echo("no test case ran" + (f" (none matches -k {match!r})" if match else ""))
+        echo("no test case ran" + (f" (none matches -k {match!r})" if match else ""))
         ctx.exit(1)
     if failed:
         ctx.exit(1)
@@ -142,9 +144,9 @@ def diff_command(old: str, new: str, fmt: str, policies: str | None) -> None:
 
     result = diff_paths(old, new, _root(policies))
     if fmt == "json":
-        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True, default=str))
+        echo(json.dumps(result.as_json(), indent=2, sort_keys=True, default=str), fmt="json")
     else:
-        click.echo(render_text(result), nl=False)
+        echo(render_text(result), nl=False)
 
 
 @policy_group.command("lint")
@@ -165,9 +167,9 @@ def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today
         raise PolicyError(broken)
     findings = lint_tree(tree, _today(today))
     for f in findings:
-        click.echo(f.render())
+        echo(f.render())
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("warning", "info")}
-    click.echo(f"{counts['warning']} warning(s), {counts['info']} info in {len(tree.targets)} policies")
+    echo(f"{counts['warning']} warning(s), {counts['info']} info in {len(tree.targets)} policies")
     if strict and counts["warning"]:
         ctx.exit(1)
 
@@ -187,12 +189,12 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: str | Non
     files = plan_new_cycle(_root(policies), old, new, _today(today))
     folder = write_new_cycle(files)
     for f in files:
-        click.echo(f"wrote {display(f.target)} (from {display(f.source)})")
+        echo(f"wrote {display(f.target)} (from {display(f.source)})")
     tree, _ = load_tree([folder])
     errors = errors_in(validate_tree(tree))
     if errors:
         raise PolicyError([e.problem for e in errors])
-    click.echo(f"{len(files)} policies copied to {display(folder)}; they validate. "
+    echo(f"{len(files)} policies copied to {display(folder)}; they validate. "
                f"Now check every count, source and date for {new}.")
 
 
@@ -206,9 +208,9 @@ def list_command(fmt: str, cycle: str | None, policies: str | None) -> None:
 
     entries = list_policies(_root(policies), cycle)
     if fmt == "json":
-        click.echo(json.dumps([e.as_json() for e in entries], indent=2))
+        echo(json.dumps([e.as_json() for e in entries], indent=2), fmt="json")
     else:
-        click.echo(render_text(entries), nl=False)
+        echo(render_text(entries), nl=False)
 
 
 @click.group("schema")
@@ -222,12 +224,19 @@ def schema_export_command(directory: str) -> None:
     """Write every JSON Schema (profile, programs, policy, policy tests, ...) into DIRECTORY."""
     from importlib.resources import files
 
+    from signalwise.engine.errors import input_error
     from signalwise.engine.files import write_atomic
 
     target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise input_error(str(target), f"cannot create the folder: {exc.strerror or exc}",
+                          hint="give a folder you can write to") from None
+    if not target.is_dir():
+        raise input_error(str(target), "is not a folder", hint="give a folder for the schema files")
     names = sorted(p.name for p in files("signalwise.schemas").iterdir() if p.name.endswith(".schema.json"))
     for name in names:
         write_atomic(target / name, files("signalwise.schemas").joinpath(name).read_text(encoding="utf-8"))
-        click.echo(f"wrote {target / name}")
-    click.echo(f"{len(names)} schemas in {target}")
+        echo(f"wrote {target / name}")
+    echo(f"{len(names)} schemas in {target}")

@@ -6,6 +6,8 @@ from datetime import date
 
 import click
 
+from .output import echo, safe
+
 
 def _date(value: str | None, flag: str) -> date | None:
     from signalwise.engine.errors import input_error
@@ -45,9 +47,12 @@ def track_command(log: str, programs: str, report: str | None, as_of: str | None
 
     req = TrackRequest(log, programs, report, _date(as_of, "--as-of"), specialty, cycle, target,
                        _date(review_from, "--review-from"), policies)
-    text = render_tracking(track(req), fmt)
+    text = safe(render_tracking(track(req), fmt), fmt)
     if output:
-        write_atomic(output, text, inputs=tuple(x for x in (log, programs, report) if x))
-        click.echo(f"wrote {output}", err=True)
+        from signalwise.engine.catalogue import bundled_root
+
+        write_atomic(output, text, inputs=tuple(x for x in (log, programs, report) if x),
+                     folders=(policies or bundled_root(),))
+        echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -135,7 +135,29 @@ class Catalogue:
                                       f"{_did_you_mean(specialty, names)}specialties in {cycle}: "
                                       f"{', '.join(names) or 'none'}; "
                                       "or pass --signals to evaluate with your own signal counts")])
+        if spec is None:
+            _refuse_likely_misspelling(file, line, cycle, specialty, cycles, self.specialties(cycle)
+                                       if cycle in cycles else [])
         return PolicySet(self.guidance(), spec)
+
+
+def _refuse_likely_misspelling(file: str, line: int | None, cycle: str, specialty: str, cycles: list[str],
+                               names: list[str]) -> None:
+    """With --signals an evaluation may go ahead without a specialty policy (a specialty signalwise does not
+    know), but not when the name is a near miss of one it knows: that is a typo, and evaluating it would
+    silently drop the specialty's own rules."""
+    if cycle not in cycles:
+        guess = _did_you_mean(cycle, cycles)
+        if guess:
+            raise InputError([Problem(file, line, "cycle", f"no policies for cycle '{cycle}'",
+                                      f"{guess}with --signals an unknown cycle is evaluated with the guidance "
+                                      "alone; fix the name to use its policies")])
+        return
+    guess = _did_you_mean(specialty, names)
+    if guess:
+        raise InputError([Problem(file, line, "specialty", f"no policy for specialty '{specialty}' in {cycle}",
+                                  f"{guess}with --signals an unknown specialty is evaluated with the guidance "
+                                  "alone; fix the name to use its policy")])
 
 
 def _check_suite(folder: Path, files_: list[Path]) -> None:

@@ -177,6 +177,9 @@ def resolve(arg: str, root: Path) -> Path:
     """A file or folder as given, else a cycle id looked up under `<root>/cycles/`."""
     p = Path(arg)
     if p.exists():
+        if not (p.is_file() or p.is_dir()):
+            raise InputError([Problem(arg, None, None, "is not a regular file or folder (a device, pipe or socket)",
+                                      "give two policy files, two folders or two cycle ids")])
         return p
     if _CYCLE.match(arg) and (root / "cycles" / arg).is_dir():
         return root / "cycles" / arg

@@ -56,7 +56,14 @@ def load_report(path: str) -> dict[str, Any]:
     return load(path)
 
 
+def _shown(query: str) -> str:
+    """A user's query as a message repeats it: at most 60 characters."""
+    return query if len(query) <= 60 else query[:59] + "…"
+
+
 def _did_you_mean(query: str, options: list[str], extra: list[str] | None = None) -> str | None:
+    if len(query) > 100:  # no id or rule is this long; comparing would only cost time
+        return None
     close = difflib.get_close_matches(query, options, n=3, cutoff=0.5)
     close += [o for o in (extra or []) if o not in close][: max(0, 3 - len(close))]
     if not close:
@@ -75,7 +82,7 @@ def find_program(report: dict[str, Any], path: str, query: str) -> dict[str, Any
     hint = _did_you_mean(query, sorted(programs), by_name) or (
         f"the report has {len(programs)} program(s), e.g. " + ", ".join(sorted(programs)[:5])
     )
-    raise input_error(path, f"no program '{query}' in this report", field="--program", hint=hint)
+    raise input_error(path, f"no program '{_shown(query)}' in this report", field="--program", hint=hint)
 
 
 def check_tier(report: dict[str, Any], path: str, tier: str) -> str:
@@ -88,7 +95,7 @@ def check_tier(report: dict[str, Any], path: str, tier: str) -> str:
     hint = _did_you_mean(tier, tiers) or (
         "this plan's signal tiers: " + ", ".join(tiers) if tiers else "this plan has no signal tiers"
     )
-    raise input_error(path, f"no signal tier '{tier}' in this report", field="--why-not", hint=hint)
+    raise input_error(path, f"no signal tier '{_shown(tier)}' in this report", field="--why-not", hint=hint)
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -297,7 +304,7 @@ def find_rule(report: dict[str, Any], path: str, query: str) -> str:
     hint = _did_you_mean(query, known, [k for k in known if query.lower() in k.lower()])
     raise input_error(
         path,
-        f"no rule '{query}' fired in this report",
+        f"no rule '{_shown(query)}' fired in this report",
         field="--rule",
         hint=hint or f"the report names {len(known)} rule(s); try one of: " + ", ".join(known[:5]),
     )

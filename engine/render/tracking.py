@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from .markdown import cell as md_cell
+from .markdown import code
+from .markdown import md as md_text
 from .svg import pace_chart
 
 
@@ -14,35 +18,41 @@ def _pct(x: float | None) -> str:
 
 
 def _lines(result: dict[str, Any], md: bool) -> list[str]:
+    # In Markdown every name and sentence is escaped like the evaluate report does (no stray links, HTML
+    # or emphasis from a program name or a policy's text); `c` escapes a table cell.
+    e: Callable[[Any], str] = md_text if md else str
+    c: Callable[[Any], str] = md_cell if md else str
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
-    title = f"Interview season as of {result['as_of']}: {result['specialty']}, {result['cycle']}"
+    title = f"Interview season as of {result['as_of']}: {e(result['specialty'])}, {e(result['cycle'])}"
     out = [("# " if md else "") + title, ""]
     target = (f"{pace['target_min']}-{pace['target_max']}" if pace["target_min"] is not None else "unknown")
     out += [f"{h}Pace" + ("" if md else ":"), "",
-            f"- Status: {pace['status']}",
+            f"- Status: {e(pace['status'])}",
             f"- Invitations so far: {s['invites']} (rejections {s['rejections']}, waitlists {s['waitlists']}, "
             f"no answer yet {s['silent']})",
-            f"- Interview target: {target}" + (f" (source: {pace['target_source']})" if pace["target_source"] else ""),
+            f"- Interview target: {target}" + (f" (source: {e(pace['target_source'])})" if pace["target_source"]
+                                               else ""),
             f"- Expected by now: {pace['expected_by_now'] if pace['expected_by_now'] is not None else 'unknown'}"
             f" ({_pct(pace['expected_share'])} of offers usually sent {pace['days_since_review']} days after "
             "review starts"
-            + (f"; calendar source: {pace['review_from_source']}" if pace["review_from_source"] else "") + ")", ""]
+            + (f"; calendar source: {e(pace['review_from_source'])}" if pace["review_from_source"] else "") + ")",
+            ""]
     out += [f"{h}Invitation rates" + ("" if md else ":"), ""]
     if md:
         out += ["| signal tier | programs | invited | rate |", "|---|---|---|---|"]
     for tier, row in result["by_signal_tier"].items():
         rate = _pct(row["invited"] / row["programs"] if row["programs"] else None)
-        out.append(f"| {tier} | {row['programs']} | {row['invited']} | {rate} |" if md
+        out.append(f"| {c(tier)} | {row['programs']} | {row['invited']} | {rate} |" if md
                    else f"  {tier:<8} {row['invited']} of {row['programs']} invited ({rate})")
     out.append("")
     if md:
         out += ["| fit | programs | invited |", "|---|---|---|"]
     for fit, row in result["by_fit"].items():
-        out.append(f"| {fit} | {row['programs']} | {row['invited']} |" if md
+        out.append(f"| {c(fit)} | {row['programs']} | {row['invited']} |" if md
                    else f"  {fit:<8} {row['invited']} of {row['programs']} invited")
     if result["silent_signaled"]:
-        out += ["", f"Signaled programs still silent: {', '.join(result['silent_signaled'])}"]
+        out += ["", f"Signaled programs still silent: {', '.join(e(x) for x in result['silent_signaled'])}"]
     if result["timeline"] and md:
         out += ["", f"{h}Invitations over time", "", "```"]
         top = max([r["invites"] for r in result["timeline"]] + [r["expected"] or 0 for r in result["timeline"]] + [1])
@@ -54,7 +64,7 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
         out += ["```", f"(# = one invitation; | = the expected pace; scale up to {top})"]
     out += ["", f"{h}What the guide says to do now" + ("" if md else ":"), ""]
     for f in result["findings"]:
-        out.append(f"- **{f['level']}** {f['text']} *What to do:* {f['advice']} (`{f['rule']}`)" if md
+        out.append(f"- **{e(f['level'])}** {e(f['text'])} *What to do:* {e(f['advice'])} ({code(f['rule'])})" if md
                    else f"- {f['level'].upper()}: {f['text']}\n    -> {f['advice']} [{f['rule']}]")
     if result["advice"]:
         out += ["", f"{h}Program by program" + ("" if md else ":"), ""]
@@ -62,12 +72,12 @@ def _lines(result: dict[str, Any], md: bool) -> list[str]:
         for a in result["advice"]:
             groups.setdefault(a["rule"], []).append(a)
         for rule, items in groups.items():
-            out.append(f"{'**' if md else ''}{items[0]['advice']}{'**' if md else ''} (`{rule}`)" if md
+            out.append(f"**{e(items[0]['advice'])}** ({code(rule)})" if md
                        else f"{items[0]['advice']} [{rule}]")
             for a in items:
-                out.append(f"- {a['program']}: {a['text']}")
+                out.append(f"- {e(a['program'])}: {e(a['text'])}")
             out.append("")
-    out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"]), ""]
+    out += ["", "Policies: " + ", ".join(e(f"{p['id']}@{p['version']}") for p in result["policies"]), ""]
     return out
 
 
