@@ -144,20 +144,15 @@ class Catalogue:
 def _refuse_likely_misspelling(file: str, line: int | None, cycle: str, specialty: str, cycles: list[str],
                                names: list[str]) -> None:
     """With --signals an evaluation may go ahead without a specialty policy (a specialty signalwise does not
-    know), but not when the name is a near miss of one it knows: that is a typo, and evaluating it would
-    silently drop the specialty's own rules."""
+    know), but not when the cycle has a policy for a near miss of the name (`internal-medicne`): that is a
+    typo, and evaluating it would silently drop the specialty's own rules."""
     if cycle not in cycles:
-        guess = _did_you_mean(cycle, cycles)
-        if guess:
-            raise InputError([Problem(file, line, "cycle", f"no policies for cycle '{cycle}'",
-                                      f"{guess}with --signals an unknown cycle is evaluated with the guidance "
-                                      "alone; fix the name to use its policies")])
         return
-    guess = _did_you_mean(specialty, names)
+    guess = difflib.get_close_matches(specialty, names, n=1, cutoff=0.85)
     if guess:
         raise InputError([Problem(file, line, "specialty", f"no policy for specialty '{specialty}' in {cycle}",
-                                  f"{guess}with --signals an unknown specialty is evaluated with the guidance "
-                                  "alone; fix the name to use its policy")])
+                                  f"did you mean '{guess[0]}'? With --signals an unknown specialty is evaluated "
+                                  "with the guidance alone; fix the name to use its policy")])
 
 
 def _check_suite(folder: Path, files_: list[Path]) -> None:
