@@ -56,6 +56,7 @@ class FactStore:
     # When the evaluation began (its engine time budget counts from here), and the process that runs its
     # rule stages (runtime._Worker), if one was started.
     started: float = field(default_factory=time.monotonic, compare=False, repr=False)
+    started_cpu: float = field(default_factory=time.process_time, compare=False, repr=False)
     engine: Any = field(default=None, compare=False, repr=False)
 
     def add(self, fact: Fact) -> tuple[int, bool]:

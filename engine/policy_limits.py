@@ -14,6 +14,7 @@ import math
 import re
 import string
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from .capacity import rule_usage
@@ -133,6 +134,12 @@ def message_problem(template: str) -> str | None:
 
 def rule_problems(r: Rule) -> list[Problem]:
     """A rule's join width, nesting, list sizes, numbers, arithmetic, and whether the engine can hold it."""
+    return list(_rule_problems(r))
+
+
+@lru_cache(maxsize=8192)
+def _rule_problems(r: Rule) -> tuple[Problem, ...]:
+    """(Cached: a guidance rule is checked with every specialty of a tree; a Rule is an immutable value.)"""
     out: list[Problem] = []
     where = f"rule {r.id}"
 
@@ -156,7 +163,7 @@ def rule_problems(r: Rule) -> list[Problem]:
         if usage:
             add(f"{where}.when", "too complex for the rules engine: " + "; ".join(usage),
                 "split the rule, or shorten its `in`, `any` and `contains` lists")
-    return out
+    return tuple(out)
 
 
 def _tests_problems(tests: tuple[Test | AnyOf, ...], alias: str, depth: int) -> list[str]:

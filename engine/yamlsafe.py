@@ -243,7 +243,7 @@ class _TooBig(Exception):
         self.line, self.message, self.hint = line, message, hint
 
 
-_HINT_COUNT = "a profile or shortlist has far fewer values: check this is the right file"
+_HINT_COUNT = "inputs and policies have far fewer values: check this is the right file, or split it"
 _HINT_ALIAS = "aliases (*name) that expand to a huge document are refused"
 _HINT_DEPTH = "nesting this deep is refused: no profile, shortlist or policy needs it"
 
