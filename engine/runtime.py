@@ -20,6 +20,7 @@ durable-rules has silent failure modes (see docs/architecture.md); this module t
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import math
 import mmap
@@ -61,10 +62,10 @@ DEFAULT_FIRING_BOUND_MIN = 2_000
 
 # Budgets of one evaluation's rule stages (documented in docs/reliability.md). The work is measured in
 # CPU seconds of the engine process, so a busy machine does not fail a valid evaluation; a wall-clock cap
-# catches an engine that waits instead of computing. The bundled policies need about 3.5 s of CPU for the
-# largest input (2,000 programs), so a policy set may use 6 s: `signalwise evaluate` stays well inside
+# catches an engine that waits instead of computing. The bundled policies need about 3 s of CPU for the
+# largest input (2,000 programs), so a policy set may use 5 s: `signalwise evaluate` stays well inside
 # 10 s and 500 MB on an idle machine whatever a policy does.
-ENGINE_CPU_SECONDS = 6.0
+ENGINE_CPU_SECONDS = 5.0
 ENGINE_WALL_SECONDS = 20.0
 ENGINE_EXTRA_MB = 320
 # The bundled policies run in this process; their work is bounded by the input limits, so their budget
@@ -384,14 +385,14 @@ class Runtime:
         if not self.untrusted or not _can_isolate():
             self.run_stage_here(stage, store, firings, bound)
             return
-        with self._lock:
+        with self._lock, _WORKERS_LOCK:  # one request at a time per engine process
             worker = self._worker
             if worker is None or not worker.alive:
                 worker = self._worker = _Worker.start(self)
             elif worker in _Worker.live:  # most recently used last
                 _Worker.live.remove(worker)
                 _Worker.live.append(worker)
-        worker.run(stage, store, firings, bound)
+            worker.run(stage, store, firings, bound)
 
     def run_stage_here(self, stage: CompiledStage, store: FactStore, firings: list[Firing], bound: int,
                        progress: _Progress | None = None) -> None:
@@ -563,6 +564,9 @@ class _Progress:
 
     def close(self) -> None:
         self._mem.close()
+
+
+_WORKERS_LOCK = threading.RLock()  # guards _Worker.live (engine processes of several runtimes)
 
 
 class _Worker:
@@ -808,7 +812,10 @@ def _serve(runtime: Runtime, requests: int, replies: int, progress: _Progress) -
     starts from the facts it carries. It exits when the caller closes the pipe or after an error.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops the engine at once, even inside C
+    faulthandler.disable()  # a crash here is reported by the caller, never as a traceback dump
     runtime._lock = threading.Lock()  # forked while the caller held it; this process has one thread
+    global _WORKERS_LOCK
+    _WORKERS_LOCK = threading.RLock()
     _limit_memory(ENGINE_EXTRA_MB)
     names = list(runtime.stages)
     evaluation, store, firings = "", FactStore(), list[Firing]()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from .fuzz.fuzz_reports import acceptable, base_report, run_one
 
-EXAMPLES = int(os.environ.get("SIGNALWISE_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("SIGNALWISE_FUZZ_EXAMPLES", "60"))
 
 
 @pytest.fixture(scope="module")
