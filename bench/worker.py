@@ -61,11 +61,11 @@ class _Capture:
                 capture.sessions.setdefault(str(fact.get("sid")), []).append(dict(fact))
             return capture._orig(ruleset, fact)
 
-        runtime._Ruleset.assert_fact = assert_fact  # type: ignore[method-assign]
+        runtime._Ruleset.assert_fact = assert_fact
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._ruleset.assert_fact = self._orig  # type: ignore[method-assign]
+        self._ruleset.assert_fact = self._orig
 
     @property
     def count(self) -> int:
