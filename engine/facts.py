@@ -53,11 +53,11 @@ class FactStore:
     facts: list[Fact] = field(default_factory=list)
     by_key: dict[tuple[tuple[str, Any], ...], int] = field(default_factory=dict)
     by_type: dict[str, list[Fact]] = field(default_factory=dict)
-    # When the evaluation began (its engine time budget counts from here), and the process that runs its
-    # rule stages (runtime._Worker), if one was started.
+    # When the evaluation began (wall clock and this process's CPU: the engine budgets count from here),
+    # and the token under which an engine process (runtime._Worker) holds a copy of these facts, if any.
     started: float = field(default_factory=time.monotonic, compare=False, repr=False)
     started_cpu: float = field(default_factory=time.process_time, compare=False, repr=False)
-    engine: Any = field(default=None, compare=False, repr=False)
+    engine: str | None = field(default=None, compare=False, repr=False)
 
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""
