@@ -90,7 +90,8 @@ def test_a_large_valid_report_is_read_by_track(tmp_path: Path, plan_text: str) -
     """A report of more than 5 MB (the old limit of track) is accepted: track takes what evaluate writes."""
     report = json.loads(plan_text)
     first = report["programs"][0]
-    report["programs"] = [dict(first, id=f"P-{i:04d}", name="A long program name " * 9) for i in range(1_600)]
+    long_reason = dict(first["because"][0], text="A long explanation. " * 1_000)
+    report["programs"] = [dict(first, id=f"P-{i:04d}", because=[long_reason] * 14) for i in range(20)]
     path = tmp_path / "big.json"
     path.write_text(json.dumps(report), encoding="utf-8")
     assert path.stat().st_size > 5 * 1024 * 1024
