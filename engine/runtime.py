@@ -110,7 +110,29 @@ def encode(value: Any) -> str:
 
     The C core reads `1e-05` or `1e+16` as a number followed by garbage (error 204), so floats are
     written in plain decimal notation with at most 15 decimals (a magnitude below 10^-15 reaches it as 0).
+    Python writes a float without an exponent when 10^-4 <= |x| < 10^16, so almost every fact takes the
+    fast path (`json.dumps`); only one holding another float is written value by value.
     """
+    if _plain(value):
+        return json.dumps(value, ensure_ascii=False)
+    return _encode(value)
+
+
+def _plain(value: Any) -> bool:
+    """Does `json.dumps` write this exactly as the C core must read it (no exponent, no NaN)?
+    (A loop, not a recursion per value: it runs for every assertion.)"""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else (value,)
+    for v in items:
+        kind = type(v)
+        if kind is float:
+            if not (v == 0 or 1e-4 <= abs(v) < 1e16):
+                return False
+        elif (kind is list or kind is tuple or kind is dict) and not _plain(v):
+            return False
+    return True
+
+
+def _encode(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is True:
@@ -124,9 +146,9 @@ def encode(value: Any) -> str:
     if isinstance(value, float):
         return _decimal(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{encode(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_encode(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(encode(v) for v in value) + "]"
+        return "[" + ",".join(_encode(v) for v in value) + "]"
     raise TypeError(f"cannot pass a {type(value).__name__} to the rules engine")
 
 
