@@ -284,7 +284,7 @@ def test_more_rules_than_the_limit_are_refused(tmp_path: Path, monkeypatch: pyte
 def test_numbers_reach_the_engine_without_exponent_notation() -> None:
     assert encode(0.00001) == "0.00001"
     assert encode(1e16) == "10000000000000000.0"
-    assert encode(4.9e-324) == "0.0" and encode(-0.0) == "0.0"
+    assert encode(4.9e-324) == "0.0" and encode(-1e-20) == "0.0"
     assert json.loads(encode({"a": [1, 2.5, True, None, "é\n"]})) == {"a": [1, 2.5, True, None, "é\n"]}
     assert encode({"share": 0.00001, "n": 3, "big": 2e16}) == '{"share":0.00001,"n":3,"big":20000000000000000.0}'
     with pytest.raises(ValueError):
