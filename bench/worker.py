@@ -50,10 +50,10 @@ class _Capture:
         self.sessions: dict[str, list[dict[str, Any]]] = {}
 
     def __enter__(self) -> _Capture:
-        from durable import engine
+        from signalwise.engine import runtime
 
-        self._engine = engine
-        self._orig = engine.Ruleset.assert_fact
+        self._ruleset = runtime._Ruleset  # the runtime's own wrapper of a C-core ruleset
+        self._orig = runtime._Ruleset.assert_fact
         capture = self
 
         def assert_fact(ruleset: Any, fact: Any) -> Any:
@@ -61,11 +61,11 @@ class _Capture:
                 capture.sessions.setdefault(str(fact.get("sid")), []).append(dict(fact))
             return capture._orig(ruleset, fact)
 
-        engine.Ruleset.assert_fact = assert_fact
+        runtime._Ruleset.assert_fact = assert_fact
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._engine.Ruleset.assert_fact = self._orig
+        self._ruleset.assert_fact = self._orig
 
     @property
     def count(self) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .options import cohort_options, strategy_option
-from .output import format_option, verbose_option
+from .output import echo, format_option, verbose_option
 
 
 @click.command("batch", short_help="Evaluate a cohort: one report per applicant plus a summary.")
@@ -50,7 +50,7 @@ def batch_command(directory: Path, outdir: Path, workers: int | None, specialty:
 
         def on_plan(todo: int, reused: int) -> None:
             if reused:
-                click.echo(f"{reused} applicant(s) already have a current report: skipped "
+                echo(f"{reused} applicant(s) already have a current report: skipped "
                            "(--force redoes them)", err=True)
             bar = click.progressbar(length=todo, label="evaluating", file=sys.stderr, show_pos=True,
                                     show_eta=True)
@@ -67,20 +67,20 @@ def batch_command(directory: Path, outdir: Path, workers: int | None, specialty:
                                on_plan=on_plan, options=options)
         except KeyboardInterrupt:
             stack.close()
-            click.echo("\ninterrupted: finished reports are kept; rerun the same command to continue",
+            echo("\ninterrupted: finished reports are kept; rerun the same command to continue",
                        err=True)
             click.get_current_context().exit(130)
     ok = len(result.outcomes) - result.failed
-    click.echo(f"{len(result.outcomes)} applicants: {ok} ok ({result.evaluated} evaluated, {result.reused} "
+    echo(f"{len(result.outcomes)} applicants: {ok} ok ({result.evaluated} evaluated, {result.reused} "
                f"up to date), {result.failed} with errors; {result.seconds:.1f} s"
                + (f" on {result.workers} worker(s)" if result.workers else ""), err=True)
     if result.ignored:
-        click.echo(f"ignored {len(result.ignored)} folder(s) without profile.yaml or programs.csv: "
+        echo(f"ignored {len(result.ignored)} folder(s) without profile.yaml or programs.csv: "
                    + ", ".join(result.ignored[:5]) + (" ..." if len(result.ignored) > 5 else ""), err=True)
     for o in result.outcomes:
         if o.status == "error":
             first_line = (o.error or "").splitlines()[0] if o.error else ""
-            click.echo(f"error: {o.applicant}: {first_line}", err=True)
-    click.echo(f"summary: {outdir / SUMMARY_MD} and {outdir / SUMMARY_CSV}", err=True)
+            echo(f"error: {o.applicant}: {first_line}", err=True)
+    echo(f"summary: {outdir / SUMMARY_MD} and {outdir / SUMMARY_CSV}", err=True)
     if result.exit_code:
         click.get_current_context().exit(result.exit_code)

@@ -55,7 +55,7 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
         text = render_html(report, verbose=verbose)
     else:
         text = render_text(report, verbose=verbose)
-    emit(text, fmt=fmt, output=output, command="compare", inputs=(profile, programs, plan))
+    emit(text, fmt=fmt, output=output, command="compare", inputs=(profile, programs, plan), policies=policies)
 
 
 def _parse_ks(text: str | None) -> tuple[int, ...]:

@@ -18,16 +18,19 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
                      signals: str | None, policies: str | None, strategy: str, fmt: str,
                      output: str | None, verbose: bool) -> None:
     """Recommend which programs get which signal, and explain every decision."""
+    from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.explain import build_report
-    from signalwise.engine.files import refuse_overwriting_inputs
+    from signalwise.engine.files import refuse_overwriting_inputs, refuse_writing_into
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
 
+    folders = (policies or bundled_root(),)
     if output:
         refuse_overwriting_inputs(output, (profile, programs))
+        refuse_writing_into(output, folders)
     req = Request(profile, programs, specialty, cycle,
                   parse_signals_option(signals) if signals is not None else None, policies, strategy)
     report = build_report(evaluate(req))
     emit(RENDERERS[fmt](report, verbose=verbose), fmt=fmt, output=output, command="evaluate",
-         inputs=(profile, programs))
+         inputs=(profile, programs), policies=policies)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from .evaluate_cmd import evaluate_command
+from .output import echo
 from .policy_cmd import policy_group, schema_group
 from .track_cmd import track_command
 
@@ -27,17 +28,29 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SignalwiseError as exc:
-            click.echo(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", err=True)
+            echo(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
+        except OSError as exc:
+            if exc.filename is None:  # not about a file the user named: treat as a bug below
+                return _internal_error(ctx, exc)
+            # A file or folder that cannot be read or written: the user's to fix, like any invalid input.
+            where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+            echo(f"error: {where}: {exc.strerror or exc}", err=True)
+            ctx.exit(2)
         except Exception as exc:  # a bug, not a user mistake: short message, details on request
-            if os.environ.get("SIGNALWISE_DEBUG"):
-                raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in signalwise. Rerun with SIGNALWISE_DEBUG=1 for details and report it.",
-                       err=True)
-            ctx.exit(1)
+            return _internal_error(ctx, exc)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> Any:
+    if os.environ.get("SIGNALWISE_DEBUG"):
+        raise exc
+    message = str(exc)
+    message = message if len(message) <= 300 else message[:299] + "…"
+    echo(f"internal error: {type(exc).__name__}: {message}\n"
+         "This is a bug in signalwise. Rerun with SIGNALWISE_DEBUG=1 for details and report it.", err=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         entry(args=argv, prog_name="signalwise")
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:  # e.g. `signalwise ... | head`: the reader left; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)

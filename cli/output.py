@@ -3,12 +3,15 @@
 Applicant-facing commands (evaluate, compare, explain, track, batch) take `--format text|md|json|html`,
 `-o` and `--verbose`; policy authors' commands take `--format text|json` and `-o`. The default is `text`
 everywhere. HTML is a file, never a terminal flood: without `-o` it goes to `signalwise-<command>.html`
-in the current folder, and the command says so.
+in the current folder, and the command says so. Everything printed goes through `safe`: no control
+character from an input, a policy or a report read back reaches the terminal raw (docs/reliability.md,
+"Output hygiene"), and `-o` never lands inside a policy folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from typing import Any
 import click
 
 APPLICANT_FORMATS = ("text", "md", "json", "html")
+# In JSON, the same characters are written as \u escapes (C0 ones already are, by json.dumps).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 AUTHOR_FORMATS = ("text", "json")
 
 
@@ -48,18 +53,38 @@ def as_date(value: dt.datetime | dt.date | None) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+def safe(text: str, fmt: str = "text") -> str:
+    """`text` as printed or written for format `fmt`: JSON keeps its syntax (\\u escapes), every other
+    format shows control characters as `\\x1b`."""
+    from signalwise.engine.render.common import terminal_safe
+
+    if fmt == "json":
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return terminal_safe(text)
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True, fmt: str = "text") -> None:
+    click.echo(safe(message, fmt), err=err, nl=nl)
+
+
 def emit(text: str, *, fmt: str, output: str | None, command: str,
-         inputs: tuple[str | Path | None, ...] = ()) -> None:
-    """Print `text`, or write it to `-o` (HTML without `-o`: to signalwise-<command>.html) and say where."""
+         inputs: tuple[str | Path | None, ...] = (), policies: str | Path | None = None) -> None:
+    """Print `text`, or write it to `-o` (HTML without `-o`: to signalwise-<command>.html) and say where.
+
+    The file never replaces an input and never lands inside the policy folder in use (`policies`, or the
+    bundled one)."""
+    from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.files import write_atomic
 
+    text = safe(text, fmt)
+    folders = (policies or bundled_root(),)
     if output is None and fmt == "html":
         output = f"signalwise-{command}.html"
-        write_atomic(output, text, inputs=tuple(x for x in inputs if x))
-        click.echo(f"wrote {output} (open it in a browser; -o chooses another file)", err=True)
+        write_atomic(output, text, inputs=tuple(x for x in inputs if x), folders=folders)
+        echo(f"wrote {output} (open it in a browser; -o chooses another file)", err=True)
         return
     if output:
-        write_atomic(output, text, inputs=tuple(x for x in inputs if x))
-        click.echo(f"wrote {output}", err=True)
+        write_atomic(output, text, inputs=tuple(x for x in inputs if x), folders=folders)
+        echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .output import AUTHOR_FORMATS, DATE, as_date, emit, format_option, output_option
+from .output import AUTHOR_FORMATS, DATE, as_date, echo, emit, format_option, output_option
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
 POLICIES = click.option("--policies", "policies", type=click.Path(file_okay=False),
@@ -276,12 +276,19 @@ def schema_export_command(directory: str) -> None:
     """Write every JSON Schema (profile, programs, policy, policy tests, ...) into DIRECTORY."""
     from importlib.resources import files
 
+    from signalwise.engine.errors import input_error
     from signalwise.engine.files import write_atomic
 
     target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise input_error(str(target), f"cannot create the folder: {exc.strerror or exc}",
+                          hint="give a folder you can write to") from None
+    if not target.is_dir():
+        raise input_error(str(target), "is not a folder", hint="give a folder for the schema files")
     names = sorted(p.name for p in files("signalwise.schemas").iterdir() if p.name.endswith(".schema.json"))
     for name in names:
         write_atomic(target / name, files("signalwise.schemas").joinpath(name).read_text(encoding="utf-8"))
-        click.echo(f"wrote {target / name}")
-    click.echo(f"{len(names)} schemas in {target}")
+        echo(f"wrote {target / name}")
+    echo(f"{len(names)} schemas in {target}")

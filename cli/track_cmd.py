@@ -35,4 +35,4 @@ def track_command(log: str, programs: str, report: str | None, as_of: dt.datetim
     req = TrackRequest(log, programs, report, as_date(as_of), specialty, cycle, target, as_date(review_from),
                        policies)
     text = render_tracking(track(req), fmt, verbose=verbose)
-    emit(text, fmt=fmt, output=output, command="track", inputs=(log, programs, report))
+    emit(text, fmt=fmt, output=output, command="track", inputs=(log, programs, report), policies=policies)

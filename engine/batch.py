@@ -39,6 +39,7 @@ EXTENSIONS = {"text": "txt", "md": "md", "json": "json", "html": "html"}
 PROFILE_NAME = "profile.yaml"
 PROGRAM_NAMES = ("programs.csv", "programs.yaml", "programs.yml")
 STATE_DIR = ".batch"
+LOCK_NAME = "lock"
 SUMMARY_CSV = "_summary.csv"
 SUMMARY_MD = "_summary.md"
 RECORD_VERSION = 1
@@ -409,6 +410,46 @@ def run_batch(root: Path, outdir: Path, *, fmt: str = "text", workers: int | Non
     except OSError as exc:
         raise InputError([Problem(str(outdir), None, "-o",
                                   f"cannot create the output folder: {exc.strerror}")]) from None
+    with output_lock(outdir):
+        return _run_locked(root, outdir, applicants, ignored, fmt=fmt, workers=workers, force=force,
+                           progress=progress, on_plan=on_plan, start=start, options=options)
+
+
+@contextlib.contextmanager
+def output_lock(outdir: Path) -> Iterator[None]:
+    """One batch run per output folder: `OUTDIR/.batch/lock`, locked with `flock` and holding the owner's pid.
+
+    A second run on the same folder exits 2 naming the first one's pid, instead of deleting its
+    temporary files as stale. The lock goes with the process (a killed run leaves no stale lock).
+    """
+    path = outdir / STATE_DIR / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError([Problem(str(path), None, "-o", f"cannot create the lock file: {exc.strerror}")]) from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX: no lock, as before
+            pass
+        except OSError:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            raise InputError([Problem(str(outdir), None, "-o",
+                                      f"another `signalwise batch` (pid {owner}) is writing to this folder",
+                                      "wait for it to finish, or give another output folder")]) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run_locked(root: Path, outdir: Path, applicants: list[Applicant], ignored: list[str], *, fmt: str,
+                workers: int | None, force: bool, progress: Callable[[int], Any] | None,
+                on_plan: Callable[[int, int], Any] | None, start: float,
+                options: dict[str, str | None] | None) -> BatchResult:
     _remove_stale_temporaries(outdir)
     opts = tuple(sorted((k, v) for k, v in (options or {}).items() if v is not None))
     if opts:
@@ -494,12 +535,24 @@ def summary_csv(outcomes: list[Outcome]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        # A cell starting with = + - @ would be run as a formula by a spreadsheet: prefix a quote.
-        writer.writerow([f"'{c}" if c[:1] in ("=", "+", "-", "@") else c for c in row])
+        writer.writerow([csv_cell(c) for c in row])
     return buf.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (= + - @, or a tab or line break
+    before one, OWASP's list) gets a leading apostrophe."""
+    return f"'{text}" if text[:1] in FORMULA_STARTS else text
+
+
 def summary_markdown(outcomes: list[Outcome]) -> str:
+    from urllib.parse import quote
+
+    from .render.markdown import cell, md
+
     ok = [o for o in outcomes if o.status == "ok"]
     failed = [o for o in outcomes if o.status != "ok"]
     tiers = tier_names(outcomes)
@@ -518,18 +571,17 @@ def summary_markdown(outcomes: list[Outcome]) -> str:
         cells = [o.applicant, o.status, o.specialty or "", o.cycle or "", o.tier or "",
                  *[sig.get(t, "") for t in tiers],
                  *[str(o.findings.get(level, 0)) if o.status == "ok" else "" for level in FINDING_LEVELS],
-                 f"[{o.report}]({o.report})" if o.report else ""]
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+                 ""]
+        row = [cell(c) for c in cells]
+        if o.report:  # a link to the report: the name escaped as text, the file name percent-encoded
+            row[-1] = f"[{cell(o.report)}]({quote(o.report)})"
+        lines.append("| " + " | ".join(row) + " |")
     if failed:
         lines += ["", "## Errors", ""]
         for o in failed:
             message = "; ".join(line.strip() for line in (o.error or "").splitlines() if line.strip())
-            lines.append(f"- **{o.applicant}** ({o.error_kind} error): {message}")
+            lines.append(f"- **{md(o.applicant)}** ({md(o.error_kind)} error): {md(message)}")
     return "\n".join(lines) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def write_summary(outdir: Path, outcomes: list[Outcome]) -> None:

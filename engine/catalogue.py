@@ -20,11 +20,25 @@ from .errors import InputError, PolicyError, Problem
 from .model import Policy, PolicySet
 from .policy_load import load_policy_file
 
+# The guidance (or tracking) policies of one evaluation are loaded, parsed and checked on every run; these
+# bound that work whatever a --policies folder holds (bundled: 7 files, 85 KB). docs/reliability.md.
+MAX_SUITE_FILES = 50
+MAX_SUITE_BYTES = 1024 * 1024
+
 
 def bundled_root() -> Path:
     """Filesystem path of the bundled policies (package data)."""
     with as_file(files("signalwise.policies")) as path:
         return Path(path)
+
+
+@cache
+def bundled_hashes() -> frozenset[str]:
+    """SHA-256 of every bundled policy file: a policy with one of these is the bundled policy, unchanged."""
+    import hashlib
+
+    root = bundled_root()
+    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.y*ml")) if p.is_file())
 
 
 def _yaml_files(folder: Path) -> list[Path]:
@@ -57,6 +71,7 @@ class Catalogue:
         files_ = _yaml_files(self.root / "guidance")
         if not files_:
             raise PolicyError([Problem(str(self.root / "guidance"), None, None, "no guidance policies found")])
+        _check_suite(self.root / "guidance", files_)
         return self._load_all(files_)
 
     def tracking(self) -> tuple[Policy, ...]:
@@ -64,6 +79,7 @@ class Catalogue:
         files_ = _yaml_files(self.root / "tracking")
         if not files_:
             raise PolicyError([Problem(str(self.root / "tracking"), None, None, "no tracking policies found")])
+        _check_suite(self.root / "tracking", files_)
         return self._load_all(files_)
 
     def cycles(self) -> list[str]:
@@ -126,6 +142,9 @@ class Catalogue:
                                       f"{_did_you_mean(specialty, names)}specialties in {cycle}: "
                                       f"{', '.join(names) or 'none'}; "
                                       "or pass --signals to evaluate with your own signal counts")])
+        if spec is None:
+            _refuse_likely_misspelling(file, line, cycle, specialty, cycles, self.specialties(cycle)
+                                       if cycle in cycles else [])
         return PolicySet(self.guidance(), spec)
 
 
@@ -226,6 +245,36 @@ def choose_season(all_seasons: list[Season], specialty: str, day: dt.date) -> Cy
 
 def _iso(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _refuse_likely_misspelling(file: str, line: int | None, cycle: str, specialty: str, cycles: list[str],
+                               names: list[str]) -> None:
+    """With --signals an evaluation may go ahead without a specialty policy (a specialty signalwise does not
+    know), but not when the cycle has a policy for a near miss of the name (`internal-medicne`): that is a
+    typo, and evaluating it would silently drop the specialty's own rules."""
+    if cycle not in cycles:
+        return
+    guess = difflib.get_close_matches(specialty, names, n=1, cutoff=0.85)
+    if guess:
+        raise InputError([Problem(file, line, "specialty", f"no policy for specialty '{specialty}' in {cycle}",
+                                  f"did you mean '{guess[0]}'? With --signals an unknown specialty is evaluated "
+                                  "with the guidance alone; fix the name to use its policy")])
+
+
+def _check_suite(folder: Path, files_: list[Path]) -> None:
+    """Refuse a guidance or tracking folder too large to load on every run, before reading it."""
+    if len(files_) > MAX_SUITE_FILES:
+        raise PolicyError([Problem(str(folder), None, None, f"holds {len(files_):,} policy files; the limit is "
+                                   f"{MAX_SUITE_FILES}", "merge related rules into fewer files")])
+    total = 0
+    for path in files_:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue  # reported when the file is read
+    if total > MAX_SUITE_BYTES:
+        raise PolicyError([Problem(str(folder), None, None, f"its policy files hold {total:,} bytes; the limit is "
+                                   f"{MAX_SUITE_BYTES:,}", "keep data out of policies")])
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:

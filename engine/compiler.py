@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .capacity import partition
 from .model import AnyOf, Assertion, Pattern, PolicySet, QuotaTable, Rule, Test
 
 TYPE_KEY = "t"
@@ -34,13 +35,25 @@ def member_key(field: str, item: Any) -> str:
 
 
 @dataclass(frozen=True)
-class CompiledStage:
-    name: str
+class CompiledPart:
+    """One durable-rules ruleset: all of a stage's rules, or a share of them (see `capacity`)."""
+
     ruleset: str
     rules: tuple[Rule, ...]
     definition: dict[str, Any]  # durable-rules JSON, "run" holds the rule id
     consumes: frozenset[str]    # fact types some pattern matches
     negated: frozenset[str]     # fact types tested under `not`
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    name: str
+    ruleset: str
+    rules: tuple[Rule, ...]
+    definition: dict[str, Any]  # durable-rules JSON of the whole stage, "run" holds the rule id
+    consumes: frozenset[str]    # fact types some pattern matches
+    negated: frozenset[str]     # fact types tested under `not`
+    parts: tuple[CompiledPart, ...] = ()  # the rulesets the engine runs: one unless the stage is large
 
 
 def policy_set_key(ps: PolicySet) -> str:
@@ -151,16 +164,40 @@ def compile_stages(ps: PolicySet) -> tuple[CompiledStage, ...]:
         if stage.kind != "rules":
             continue
         stage_rules = tuple(r for r in rules if r.phase == stage.name)
-        definition = {r.id: _rule_durable(r) for r in stage_rules}
-        # durable-rules crashes (segfault) deleting a session in which no action ever fired, so every
-        # session opens with a fact that this no-op rule consumes.
-        definition[SESSION_RULE] = {"all": [{"m": {TYPE_KEY: SESSION_FACT}}], "pri": 0, "run": SESSION_RULE}
+        compiled = {r.id: _rule_durable(r) for r in stage_rules}
+        definition = {**compiled, SESSION_RULE: _SESSION_DEFINITION}
+        groups = partition((r.id, compiled[r.id]) for r in stage_rules)
+        by_id = {r.id: r for r in stage_rules}
+        name = f"signalwise-{key}-{stage.name}"
+        parts = tuple(_part(f"{name}-{i + 1}" if len(groups) > 1 else name,
+                            tuple(by_id[rid] for rid in group), compiled)
+                      for i, group in enumerate(groups))
         out.append(CompiledStage(
-            name=stage.name, ruleset=f"signalwise-{key}-{stage.name}", rules=stage_rules, definition=definition,
+            name=stage.name, ruleset=name, rules=stage_rules, definition=definition,
             consumes=frozenset(p.fact for r in stage_rules for p in r.patterns),
             negated=frozenset(p.fact for r in stage_rules for p in r.patterns if p.negated),
+            parts=parts,
         ))
     return tuple(out)
+
+
+# durable-rules crashes (segfault) deleting a session in which no action ever fired, so every session
+# opens with a fact that this no-op rule consumes.
+_SESSION_DEFINITION: dict[str, Any] = {"all": [{"m": {TYPE_KEY: SESSION_FACT}}], "pri": 0, "run": SESSION_RULE}
+
+
+def _part(ruleset: str, rules: tuple[Rule, ...], compiled: dict[str, Any]) -> CompiledPart:
+    return CompiledPart(
+        ruleset=ruleset, rules=rules,
+        definition={**{r.id: compiled[r.id] for r in rules}, SESSION_RULE: _SESSION_DEFINITION},
+        consumes=frozenset(p.fact for r in rules for p in r.patterns),
+        negated=frozenset(p.fact for r in rules for p in r.patterns if p.negated),
+    )
+
+
+def rule_definition(rule: Rule) -> dict[str, Any]:
+    """One rule's durable-rules JSON (what `compile_stages` puts in the ruleset), for capacity checks."""
+    return _rule_durable(rule)
 
 
 def _referenced_fields(rule: Rule) -> dict[str, set[str]]:
@@ -203,7 +240,14 @@ def _rhs(value: Any, own_alias: str) -> Any:
         _, alias, field = value
         return {"$m": flat(field)} if alias == own_alias else {alias: flat(field)}
     if isinstance(value, tuple) and value and value[0] in ("add", "sub", "mul", "div"):
-        return {f"${value[0]}": {"$l": _rhs(value[1], own_alias), "$r": _rhs(value[2], own_alias)}}
+        left, right = _rhs(value[1], own_alias), _rhs(value[2], own_alias)
+        if value[0] in ("mul", "div"):
+            # The C core multiplies and divides two whole numbers as C `long long`: a zero divisor kills
+            # the process (SIGFPE), a large product overflows, and 7 / 2 is 3. Making the left operand
+            # a double gives IEEE arithmetic (no trap, no overflow) and true division, as in Python.
+            left = float(left) if isinstance(left, int) and not isinstance(left, bool) else \
+                {"$mul": {"$l": left, "$r": 1.0}}
+        return {f"${value[0]}": {"$l": left, "$r": right}}
     return value
 
 

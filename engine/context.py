@@ -14,7 +14,8 @@ from .catalogue import match_year_of
 from .errors import InputError, PolicyError, Problem
 from .model import PolicySet
 
-_SPEC = re.compile(r"^\s*([a-z]+)\s*=\s*(\d+)\s*$")
+_SPEC = re.compile(r"\s*([a-z]{1,20})\s*=\s*([0-9]{1,6})\s*")
+MAX_TIERS = 4  # ERAS has at most two (gold, silver); each tier adds fields to the context fact
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,21 @@ class SignalSpec:
 def parse_signals_option(text: str) -> SignalSpec:
     """`7` -> one level named `signal`; `gold=3,silver=7` -> tiered levels in the order given."""
     raw = text.strip()
+    if len(raw) > 200:
+        raise _opt(f"is {len(raw):,} characters long; expected a number or a few tiers")
     if re.fullmatch(r"[0-9]+", raw):
+        if len(raw.lstrip("0")) > 6:
+            raise _opt(f"got {raw[:12]}…; expected at most 100 signals")
         count = int(raw)
         if count > 100:
             raise _opt(f"got {count}; expected at most 100 signals")
         return SignalSpec("single", (("signal", count),), "--signals")
     tiers: list[tuple[str, int]] = []
-    for part in raw.split(","):
-        m = _SPEC.match(part)
+    parts = raw.split(",")
+    if len(parts) > MAX_TIERS:
+        raise _opt(f"got {len(parts)} tiers; expected at most {MAX_TIERS}")
+    for part in parts:
+        m = _SPEC.fullmatch(part)
         if not m:
             raise _opt(f"cannot read {part.strip()!r}")
         name, count = m.group(1), int(m.group(2))

@@ -6,6 +6,7 @@ fields also get companion membership keys so rules can test `contains` / `not_co
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,11 @@ class FactStore:
     facts: list[Fact] = field(default_factory=list)
     by_key: dict[tuple[tuple[str, Any], ...], int] = field(default_factory=dict)
     by_type: dict[str, list[Fact]] = field(default_factory=dict)
+    # When the evaluation began (wall clock and this process's CPU: the engine budgets count from here),
+    # and the token under which an engine process (runtime._Worker) holds a copy of these facts, if any.
+    started: float = field(default_factory=time.monotonic, compare=False, repr=False)
+    started_cpu: float = field(default_factory=time.process_time, compare=False, repr=False)
+    engine: str | None = field(default=None, compare=False, repr=False)
 
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""

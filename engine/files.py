@@ -110,7 +110,25 @@ def refuse_overwriting_inputs(path: str | Path, inputs: tuple[str | Path, ...]) 
             continue
 
 
-def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ...] = ()) -> None:
+def refuse_writing_into(path: str | Path, folders: tuple[str | Path, ...]) -> None:
+    """`-o` must not land inside a policy folder (`--policies`, or the bundled one): a file there would be
+    read as a policy by the next run, and could replace one. Links are followed."""
+    try:
+        target = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return  # unresolvable (a link loop): the write itself will fail with a message
+    for folder in folders:
+        try:
+            root = Path(folder).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if target == root or root in target.parents:
+            raise InputError([Problem(str(path), None, "-o", f"output would be written inside the policy folder "
+                                      f"{folder}", "write it elsewhere: files there are read as policies")])
+
+
+def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ...] = (),
+                 folders: tuple[str | Path, ...] = ()) -> None:
     """Write `content` to `path` via a temporary file and rename, so a failure never clobbers it.
 
     The temporary file lives next to the target (same file system, so the rename is atomic) and is
@@ -120,6 +138,7 @@ def write_atomic(path: str | Path, content: str, *, inputs: tuple[str | Path, ..
     """
     target = Path(path)
     refuse_overwriting_inputs(path, inputs)
+    refuse_writing_into(path, folders)
     if target.is_dir():
         raise InputError([Problem(str(path), None, "-o", "output path is a directory",
                                   "give a file name")])

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import InputError, Problem
 from .files import read_bytes, read_text
-from .schemas import load_schema, schema_problems
+from .schemas import ecma_pattern, load_schema, schema_problems
 from .yamlsafe import Path, load_yaml_text
 
 # A text cell starting with one of these is a spreadsheet formula, not a value (OWASP "CSV injection").
@@ -29,8 +29,8 @@ from .yamlsafe import Path, load_yaml_text
 FORMULA_PREFIXES = ("=", "+", "@")
 MAX_PROGRAMS = 2_000   # more than any specialty has; keeps one evaluation under a few seconds
 MAX_PROBLEMS = 50      # per file: the first ones are listed, the rest counted
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_INTEGER = re.compile(r"^[+-]?\d+\Z")
 _MAX_NUMBER_CHARS = 30
 MISSPELLING_CUTOFF = 0.75  # an unknown column this close to a missing known one is a misspelling, not an extra
 UNKNOWN_WORDS = ("unknown", "?", "n/a", "na", "not sure", "don't know")  # a cell saying "I don't know"
@@ -354,7 +354,7 @@ def _value_ok(value: Any, spec: dict[str, Any]) -> bool:
     if isinstance(value, str):
         if len(value) < spec.get("minLength", 0) or len(value) > spec.get("maxLength", len(value)):
             return False
-        if "pattern" in spec and not re.search(spec["pattern"], value):
+        if "pattern" in spec and not re.search(ecma_pattern(spec["pattern"]), value):
             return False
     if isinstance(value, list):
         if spec.get("uniqueItems") and len(set(map(str, value))) != len(value):

@@ -6,6 +6,7 @@ registry lets `policy validate` catch a missing key or a misspelled `{field}` be
 
 from __future__ import annotations
 
+import re
 from string import Formatter
 
 _PICK = frozenset({"a_level", "level_signal", "fit", "value_text", "count", "range_text", "tie_note"})
@@ -57,6 +58,23 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
 def tier_label(level: str) -> str:
     """How a tier reads in a sentence: "signal" for single-level signals, else "gold signal"."""
     return "signal" if level == "signal" else f"{level} signal"
+
+
+def fill_message(template: str, values: dict[str, object]) -> str:
+    """`template.format(**values)` without Python's format mini-language: each `{name}` becomes the value's
+    text, and a spec may only align and pad it (`{score:>6}`, width at most 40; see policy_limits).
+    A policy's sentence can therefore neither fail on a value's type nor ask for a huge width."""
+    out = []
+    for literal, name, spec, _conversion in Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        text = str(values[name])
+        m = re.fullmatch(r"([<>^]?)([0-9]{1,2})?", spec or "")
+        if m and m.group(2):
+            text = format(text, f"{m.group(1)}{min(int(m.group(2)), 40)}")
+        out.append(text)
+    return "".join(out)
 
 
 def template_fields(template: str) -> set[str]:

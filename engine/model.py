@@ -272,9 +272,11 @@ class PolicySet:
 
     def message(self, key: str, **values: Any) -> str:
         """Fill the engine sentence `key` declared by a guidance policy (`messages:`)."""
+        from .messages import fill_message
+
         for p in self.policies:
             if key in p.messages:
-                return p.messages[key].format(**values)
+                return fill_message(p.messages[key], values)
         raise KeyError(f"no policy declares the message '{key}'")
 
     def message_owner(self, key: str) -> str:

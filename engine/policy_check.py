@@ -17,6 +17,7 @@ from .compiler import all_rules
 from .errors import PolicyError, Problem
 from .messages import MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
+from .policy_limits import limit_problems
 from .schemas import schema_fields
 from .templates import references
 
@@ -149,6 +150,7 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
     problems.extend(_quota_problems(ps))
     if any(s.kind == "allocate" for s in stages):
         problems.extend(_message_problems(ps))
+    problems.extend(limit_problems(ps))
     unique: list[Problem] = []
     for problem in problems:
         if problem not in unique:

@@ -30,6 +30,11 @@ from .model import (
 from .schemas import schema_problems
 from .yamlsafe import Path, load_yaml_text
 
+# A policy file is input (docs/reliability.md, "Policies are untrusted input"): the largest bundled file is
+# 21 KB and about 3,000 YAML values, so these leave room for twenty times that and bound parsing time.
+MAX_POLICY_BYTES = 512 * 1024
+MAX_POLICY_NODES = 25_000
+
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains", "present")
 ARITH = ("add", "sub", "mul", "div")
 
@@ -37,14 +42,14 @@ ARITH = ("add", "sub", "mul", "div")
 def load_policy_file(path: str | FsPath, display: str | None = None) -> Policy:
     """Read, validate and type one policy file. Raises `PolicyError` listing every problem found."""
     name = display or str(path)
-    text = read_text(path)
+    text = read_text(path, max_bytes=MAX_POLICY_BYTES)
     return parse_policy(text, name)
 
 
 def parse_policy(text: str, name: str) -> Policy:
     """Parse policy text (already read) into a `Policy`."""
     try:
-        data, positions = load_yaml_text(text, name)
+        data, positions = load_yaml_text(text, name, max_nodes=MAX_POLICY_NODES)
     except PolicyError:
         raise
     except Exception as exc:  # InputError from the YAML layer: re-type as a policy problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
@@ -27,12 +28,46 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def ecma_pattern(pattern: str) -> str:
+    r"""A JSON Schema pattern as Python must read it: in ECMA-262 (the language of JSON Schema) `$` matches
+    only at the very end of the text, while Python's `$` also matches before a final line break, so
+    `"SIM-01
+"` would pass `^[A-Z0-9-]+$`. `\Z` is ECMA's `$`."""
+    return _DOLLAR.sub(r"\\Z", pattern)
+
+
+def _for_python(node: Any) -> Any:
+    """A copy of a schema with every `pattern` and `patternProperties` key read the ECMA way."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                out[key] = ecma_pattern(value)
+            elif key == "patternProperties" and isinstance(value, dict):
+                out[key] = {ecma_pattern(k): _for_python(v) for k, v in value.items()}
+            else:
+                out[key] = _for_python(value)
+        return out
+    if isinstance(node, list):
+        return [_for_python(v) for v in node]
+    return node
+
+
+@cache
+def _validation_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = _for_python(load_schema(name))
+    return schema
+
+
 @cache
 def _registry() -> Registry:
     resources = []
     for name in SCHEMA_NAMES:
         try:
-            schema = load_schema(name)
+            schema = _validation_schema(name)
         except FileNotFoundError:
             continue
         resources.append((schema["$id"], Resource.from_contents(schema)))
@@ -43,7 +78,7 @@ def _registry() -> Registry:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A cached validator for one bundled schema, with format checks on."""
-    return Draft202012Validator(load_schema(name), registry=_registry(),
+    return Draft202012Validator(_validation_schema(name), registry=_registry(),
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -173,7 +208,8 @@ def _message(error: jsonschema.ValidationError) -> str:
         return f"got {shown}; expected a value {rng}"
     if v == "pattern":
         desc = s.get("description")
-        return f"got {shown}; expected text matching {error.validator_value}" + (f" ({desc})" if desc else "")
+        pattern = str(error.validator_value).replace("\\Z", "$")  # as the schema writes it
+        return f"got {shown}; expected text matching {pattern}" + (f" ({desc})" if desc else "")
     if v == "uniqueItems":
         return "list has repeated items; each item may appear once"
     if v == "minLength":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,14 +22,22 @@ from .errors import InputError, Problem
 from .explain import source_text
 from .facts import FactStore, make_fact
 from .files import read_text
-from .inputs import Shortlist, load_programs
+from .inputs import Shortlist, _Problems, load_programs
 from .model import PolicySet, SourceRef
 from .policy_check import check_policy_set
+from .report_io import load_report
 from .runtime import Firing, firing_bound, runtime_for
-from .schemas import schema_problems
+from .schemas import load_schema, schema_problems
 from .specialties import resolve_specialty
 from .templates import render
 from .yamlsafe import load_yaml_text
+
+# Dates a season can have (docs/reliability.md): logs, --as-of and --review-from outside this range are
+# typing mistakes, and a season judged more than MAX_SEASON_DAYS after review began is not one season.
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+MAX_SEASON_DAYS = 400
+DEFAULT_TIERS = ("signal", "gold", "silver")  # tier names of the application systems, without a report
 
 EVENT_ORDER = {"applied": 0, "signaled": 1, "invited": 2, "waitlisted": 3, "interviewed": 4, "rejected": 5,
                "withdrawn": 6}
@@ -58,11 +66,25 @@ class TrackRequest:
     policies: str | None = None
 
 
-def load_log(path: str, shortlist: Shortlist) -> list[Event]:
-    """Events from a CSV (`program,date,event,tier,note`) or YAML list, checked against the shortlist."""
+def parse_day(value: str) -> date | None:
+    """A `YYYY-MM-DD` date between MIN_DATE and MAX_DATE, or None (`fromisoformat` also takes 20250101)."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if MIN_DATE <= day <= MAX_DATE else None
+
+
+def load_log(path: str, shortlist: Shortlist, tiers: tuple[str, ...] = DEFAULT_TIERS) -> list[Event]:
+    """Events from a CSV (`program,date,event,tier,note`) or YAML list, checked against the shortlist.
+
+    `tiers`: the signal tiers a `signaled` event may name (the plan's, when a report is given). At most
+    50 problems are listed; reading stops at the 51st, as for the other inputs."""
     text = read_text(path)
     rows: list[tuple[dict[str, Any], int]] = []
-    problems: list[Problem] = []
+    problems = _Problems(path)
     if path.lower().endswith((".yaml", ".yml")):
         data, pos = load_yaml_text(text, path)
         if isinstance(data, dict) and list(data) == ["events"]:
@@ -73,7 +95,7 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
         for i, item in enumerate(data):
             line = pos.get((i,), 0)
             if not isinstance(item, dict):
-                problems.append(Problem(path, line, f"[{i}]", "each event must be a mapping"))
+                problems.add(Problem(path, line, f"[{i}]", "each event must be a mapping"))
                 continue
             item = {k: (str(v) if k == "date" else v) for k, v in item.items()}
             rows.append((item, line))
@@ -85,8 +107,8 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
             raise InputError([Problem(path, 1, None, f"cannot read the CSV header: {exc}")]) from None
         for col in header:
             if col not in LOG_COLUMNS:
-                problems.append(Problem(path, 1, col, f"unknown column '{col}'",
-                                        f"expected columns: {', '.join(LOG_COLUMNS)}"))
+                problems.add(Problem(path, 1, col[:60], f"unknown column '{col[:60]}'",
+                                     f"expected columns: {', '.join(LOG_COLUMNS)}"))
         line = 2
         try:
             for cells in reader:
@@ -94,12 +116,11 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
                 if not any(c.strip() for c in cells):
                     continue
                 if len(cells) != len(header):
-                    problems.append(Problem(path, start, None,
-                                            f"row has {len(cells)} values, header has {len(header)}"))
+                    problems.add(Problem(path, start, None, f"row has {len(cells)} values, header has {len(header)}"))
                     continue
                 rows.append(({k: v.strip() for k, v in zip(header, cells, strict=True) if v.strip()}, start))
         except csv.Error as exc:
-            problems.append(Problem(path, reader.line_num, None, f"malformed CSV: {exc}"))
+            problems.add(Problem(path, reader.line_num, None, f"malformed CSV: {exc}"))
     ids = {p["id"] for p in shortlist.programs}
     events = []
     for row, line in rows:
@@ -108,36 +129,29 @@ def load_log(path: str, shortlist: Shortlist) -> list[Event]:
             problems.extend(found)
             continue
         if row["program"] not in ids:
-            problems.append(Problem(path, line, "program",
-                                    f"'{row['program']}' is not on the shortlist {shortlist.file}",
-                                    "log only programs from your shortlist"))
+            problems.add(Problem(path, line, "program", f"'{row['program']}' is not on the shortlist {shortlist.file}",
+                                 "log only programs from your shortlist"))
             continue
-        try:
-            day = date.fromisoformat(row["date"])
-        except ValueError:
-            problems.append(Problem(path, line, "date", f"got {row['date']!r}; expected a real date YYYY-MM-DD"))
+        day = parse_day(row["date"])
+        if day is None:
+            problems.add(Problem(path, line, "date", f"got {row['date']!r}; expected a real date YYYY-MM-DD "
+                                 f"between {MIN_DATE} and {MAX_DATE}"))
             continue
         if row["event"] == "signaled" and not row.get("tier"):
-            problems.append(Problem(path, line, "tier", "a `signaled` event needs the tier (signal, gold or silver)"))
+            problems.add(Problem(path, line, "tier", "a `signaled` event needs the tier (signal, gold or silver)"))
+            continue
+        if row.get("tier") and row["tier"] not in tiers:
+            problems.add(Problem(path, line, "tier", f"got {row['tier']!r}; expected one of: {', '.join(tiers)}",
+                                 "the tiers of your plan" if tiers != DEFAULT_TIERS else None))
             continue
         events.append(Event(row["program"], day, row["event"], row.get("tier"), line))
-    if problems:
-        raise InputError(problems)
+    problems.raise_if_any()
     return sorted(events, key=lambda e: (e.day, e.program, EVENT_ORDER[e.event], e.line))
 
 
 def load_plan(path: str) -> dict[str, Any]:
-    """The JSON report that planned the signals (decisions, fits, tier, specialty, cycle)."""
-    text = read_text(path)
-    try:
-        report = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(path, exc.lineno, None, f"not valid JSON: {exc.msg}",
-                                  "pass a report written by `signalwise evaluate --format json`")]) from None
-    if not isinstance(report, dict) or "programs" not in report or "applicant" not in report:
-        raise InputError([Problem(path, None, None, "not a signalwise JSON report",
-                                  "pass a report written by `signalwise evaluate --format json`")])
-    return report
+    """The JSON report that planned the signals (decisions, fits, tier, specialty, cycle), checked."""
+    return load_report(path, hint="pass a report written by `signalwise evaluate --format json`")
 
 
 def program_statuses(events: list[Event], as_of: date) -> dict[str, dict[str, Any]]:
@@ -173,9 +187,11 @@ def _pace_share(points: list[dict[str, Any]], day: int) -> float:
 
 
 def track(req: TrackRequest) -> dict[str, Any]:
+    _check_options(req)
     shortlist = load_programs(req.programs)
-    events = load_log(req.log, shortlist)
     plan = load_plan(req.report) if req.report else None
+    plan_tiers = tuple(s["tier"] for s in (plan or {}).get("signals", []))
+    events = load_log(req.log, shortlist, plan_tiers or DEFAULT_TIERS)
     as_of = req.as_of or today()
     catalogue = Catalogue(Path(req.policies) if req.policies else bundled_root())
     specialty = (resolve_specialty(catalogue.root, req.specialty, ("command line", None), "--specialty")
@@ -208,6 +224,12 @@ def track(req: TrackRequest) -> dict[str, Any]:
     else:
         season_src = "--review-from on the command line"
     pace_points = (raw.get("pace") or {}).get("points", [])
+    if review_from is not None and (as_of - review_from).days > MAX_SEASON_DAYS:
+        flag = "--as-of" if req.as_of is not None else "today's date"
+        raise InputError([Problem("command line", None, "--as-of" if req.as_of else None,
+                                  f"{flag} {as_of} is {(as_of - review_from).days:,} days after programs began "
+                                  f"reviewing on {review_from} ({season_src}); a season is judged within "
+                                  f"{MAX_SEASON_DAYS} days", "check --as-of, --review-from and --cycle")])
     if review_from is not None:
         ctx["review_from"] = review_from.isoformat()
         ctx["days_since_review"] = (as_of - review_from).days
@@ -258,6 +280,29 @@ def track(req: TrackRequest) -> dict[str, Any]:
     if cycle_choice:
         result["cycle_choice"] = cycle_choice
     return result
+
+
+def _check_options(req: TrackRequest) -> None:
+    """--specialty and --cycle follow the profile's patterns (they are printed and matched by rules);
+    dates stay within MIN_DATE..MAX_DATE."""
+    props = load_schema("profile")["properties"]
+    problems = []
+    for key, value in (("specialty", req.specialty), ("cycle", req.cycle)):
+        if value is not None and (len(value) > props[key].get("maxLength", 64)
+                                  or not re.fullmatch(props[key]["pattern"].rstrip("$"), value)):
+            problems.append(Problem("command line", None, f"--{key}", f"got {_short(value)}; expected text matching "
+                                    f"{props[key]['pattern']}"))
+    for flag, day in (("--as-of", req.as_of), ("--review-from", req.review_from)):
+        if day is not None and not MIN_DATE <= day <= MAX_DATE:
+            problems.append(Problem("command line", None, flag, f"got {day}; expected a date between {MIN_DATE} "
+                                    f"and {MAX_DATE}"))
+    if problems:
+        raise InputError(problems)
+
+
+def _short(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:58] + "…'"
 
 
 def _ref(value: Any) -> SourceRef:

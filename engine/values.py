@@ -6,6 +6,11 @@ from typing import Any
 
 ARITHMETIC = ("add", "sub", "mul", "div")
 
+# Every number a policy writes or computes stays within ±10^15: exact in a double (below 2^53), far from
+# the C core's 64-bit integer range (a product of two such numbers is computed as a double), and short
+# enough to print without exponent notation. Documented in docs/reliability.md.
+MAX_MAGNITUDE = 10**15
+
 
 def arithmetic(op: str, left: Any, right: Any) -> Any:
     """`left op right`; division by zero gives None (a missing value never matches)."""

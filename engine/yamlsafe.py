@@ -89,12 +89,13 @@ class _Composer(Composer):
         super().__init__()
         self.node_count = 0
         self.depth = 0
+        self.max_nodes = MAX_NODES
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         self.node_count += 1
-        if self.node_count > MAX_NODES:
+        if self.node_count > self.max_nodes:
             event = self.peek_event()
-            raise _TooBig(event.start_mark.line + 1, f"document has more than {MAX_NODES:,} values",
+            raise _TooBig(event.start_mark.line + 1, f"document has more than {self.max_nodes:,} values",
                           _HINT_COUNT)
         self.depth += 1
         try:
@@ -140,8 +141,9 @@ except ImportError:  # pragma: no cover - pure-Python fallback
             _Yaml12Resolver.__init__(self)
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _compose(text: str, max_nodes: int = MAX_NODES) -> yaml.Node | None:
     loader = _Loader(text)
+    loader.max_nodes = max_nodes
     try:
         node: yaml.Node | None = loader.get_single_node()
         return node
@@ -150,8 +152,9 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 class _Builder:
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, max_nodes: int = MAX_NODES) -> None:
         self.filename = filename
+        self.max_nodes = max_nodes
         self.positions: dict[Path, int] = {}
         self.problems: list[Problem] = []
         self.count = 0
@@ -159,8 +162,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooBig(node.start_mark.line + 1, f"document expands to more than {MAX_NODES:,} values",
+        if self.count > self.max_nodes:
+            raise _TooBig(node.start_mark.line + 1, f"document expands to more than {self.max_nodes:,} values",
                           _HINT_ALIAS)
         if depth > MAX_DEPTH:
             raise _TooBig(node.start_mark.line + 1, f"document is nested deeper than {MAX_DEPTH} levels",
@@ -240,7 +243,7 @@ class _TooBig(Exception):
         self.line, self.message, self.hint = line, message, hint
 
 
-_HINT_COUNT = "a profile or shortlist has far fewer values: check this is the right file"
+_HINT_COUNT = "inputs and policies have far fewer values: check this is the right file, or split it"
 _HINT_ALIAS = "aliases (*name) that expand to a huge document are refused"
 _HINT_DEPTH = "nesting this deep is refused: no profile, shortlist or policy needs it"
 
@@ -259,10 +262,10 @@ def dotted(path: Path) -> str | None:
     return _dotted(path)
 
 
-def load_yaml_text(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
+def load_yaml_text(text: str, filename: str, *, max_nodes: int = MAX_NODES) -> tuple[Any, dict[Path, int]]:
     """Parse one YAML document; return the value and a map of value path -> line number."""
     try:
-        node = _compose(text)
+        node = _compose(text, max_nodes)
     except _TooBig as exc:
         raise InputError([Problem(filename, exc.line, None, exc.message, exc.hint)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -288,7 +291,7 @@ def load_yaml_text(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
                                   f"expected at most {MAX_DEPTH} levels of nesting")]) from None
     if node is None:
         raise InputError([Problem(filename, None, None, "file is empty", "expected a YAML document")])
-    builder = _Builder(filename)
+    builder = _Builder(filename, max_nodes)
     try:
         value = builder.build(node, (), 0)
     except _TooBig as exc:

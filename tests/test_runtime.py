@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from durable import engine as durable_engine
+from signalwise.engine import runtime
 from signalwise.engine.errors import EngineError
 from signalwise.engine.pipeline import Request, evaluate
 from signalwise.engine.runtime import Runtime
@@ -141,43 +141,44 @@ def test_many_evaluations_never_exhaust_the_session_limit(tmp_path: Path) -> Non
 
 def test_false_duplicate_is_retried_with_a_salt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = policy_root(tmp_path, QUIET)
-    original = durable_engine.Ruleset.assert_fact
+    monkeypatch.setenv("SIGNALWISE_ENGINE_INPROCESS", "1")  # count the calls in this process
+    original = runtime._Ruleset.assert_fact
     calls = {"n": 0}
 
     def flaky(self, fact):  # type: ignore[no-untyped-def]
         if fact.get("t") == "applicant" and "_salt" not in fact:
             calls["n"] += 1
-            raise durable_engine.MessageObservedException(fact)
+            return runtime._OBSERVED, 0  # the C core's answer for an identical fact
         return original(self, fact)
 
-    monkeypatch.setattr(durable_engine.Ruleset, "assert_fact", flaky)
+    monkeypatch.setattr(runtime._Ruleset, "assert_fact", flaky)
     evaluate(request(tmp_path, root))
     assert calls["n"] >= 1
 
 
 def test_persistent_false_duplicate_is_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = policy_root(tmp_path, QUIET.replace("graduate_type: us-md", "graduate_type: us-img"))
-    original = durable_engine.Ruleset.assert_fact
+    original = runtime._Ruleset.assert_fact
 
     def always(self, fact):  # type: ignore[no-untyped-def]
         if fact.get("t") == "applicant":
-            raise durable_engine.MessageObservedException(fact)
+            return runtime._OBSERVED, 0
         return original(self, fact)
 
-    monkeypatch.setattr(durable_engine.Ruleset, "assert_fact", always)
+    monkeypatch.setattr(runtime._Ruleset, "assert_fact", always)
     with pytest.raises(EngineError, match="duplicate"):
         evaluate(request(tmp_path, root))
 
 
 def test_swallowed_exception_in_engine_state_is_surfaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = policy_root(tmp_path, QUIET.replace("graduate_type: us-md", "graduate_type: us-img"))
-    original = durable_engine.Host.get_state
+    original = runtime._Ruleset.get_state
 
-    def with_exception(self, name, sid=None):  # type: ignore[no-untyped-def]
-        state = original(self, name, sid)
+    def with_exception(self, sid):  # type: ignore[no-untyped-def]
+        state = original(self, sid)
         return {**state, "exception": "exception caught boom, traceback [...]"}
 
-    monkeypatch.setattr(durable_engine.Host, "get_state", with_exception)
+    monkeypatch.setattr(runtime._Ruleset, "get_state", with_exception)
     with pytest.raises(EngineError, match="boom"):
         evaluate(request(tmp_path, root))
 

@@ -133,7 +133,7 @@ def test_report_that_is_not_a_report_is_refused(tmp_path: Path) -> None:
     bad.write_text('{"hello": 1}')
     result = run_cli("track", "--log", str(GSI / "interview-log.csv"), "--programs", str(GSI / "programs.csv"),
                      "--report", str(bad))
-    assert result.exit_code == 2 and "not a signalwise JSON report" in result.output
+    assert result.exit_code == 2 and "not a signalwise report" in result.output
 
 
 def test_example_log_yaml_form_is_accepted(tmp_path: Path, plan: Path) -> None:

@@ -23,7 +23,7 @@ KEYED_LISTS = {"rules": "id", "quota_tables": "id", "rows": "id", "resolutions":
                "stages": "name", "tiers": "name", "changelog": "version"}
 HEADER_KEYS = ("id", "version")  # shown in the pair's header, not as changes
 SPLIT_ADDED = 2  # added/removed mappings with at most this many fields are shown field by field
-_CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}$")
+_CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}\Z")
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,9 @@ def resolve(arg: str, root: Path) -> Path:
     """A file or folder as given, else a cycle id looked up under `<root>/cycles/`."""
     p = Path(arg)
     if p.exists():
+        if not (p.is_file() or p.is_dir()):
+            raise InputError([Problem(arg, None, None, "is not a regular file or folder (a device, pipe or socket)",
+                                      "give two policy files, two folders or two cycle ids")])
         return p
     if _CYCLE.match(arg) and (root / "cycles" / arg).is_dir():
         return root / "cycles" / arg

@@ -170,7 +170,7 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
     if old_cycle not in cycles:
         raise InputError([Problem("command line", None, "--from", f"no cycle '{old_cycle}' in {root}",
                                   f"cycles available: {', '.join(cycles) or 'none'}")])
-    if not re.match(r"^[a-z][a-z0-9]*-[0-9]{4}$", new_cycle):
+    if not re.fullmatch(r"[a-z][a-z0-9]*-[0-9]{4}", new_cycle):
         raise InputError([Problem("command line", None, "--to", f"'{new_cycle}' is not a cycle name",
                                   "write <system>-<match year>, e.g. eras-2027")])
     if match_year_of(new_cycle) <= match_year_of(old_cycle):
@@ -206,11 +206,20 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
 def write_new_cycle(files: list[NewFile]) -> Path:
     """Write the whole folder or nothing: files go to a hidden folder that is renamed into place."""
     target_dir = files[0].target.parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", dir=target_dir.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", dir=target_dir.parent))
+    except OSError as exc:
+        raise InputError([Problem(str(target_dir.parent), None, None, f"cannot write the new cycle folder here: "
+                                  f"{exc.strerror or exc}", "check the policy folder exists and is writable")]
+                         ) from None
     try:
         for f in files:
             write_atomic(staging / f.target.name, f.text)
         os.rename(staging, target_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError([Problem(str(target_dir), None, None, f"cannot write the new cycle folder: "
+                                  f"{exc.strerror or exc}")]) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

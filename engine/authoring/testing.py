@@ -25,7 +25,7 @@ from ..catalogue import Catalogue, bundled_root
 from ..compiler import all_rules
 from ..conditions import best_match
 from ..context import parse_signals_option
-from ..errors import InputError, Problem, SignalwiseError
+from ..errors import InputError, PolicyError, Problem, SignalwiseError
 from ..files import read_text
 from ..model import PolicySet, Rule
 from ..schemas import schema_problems
@@ -171,6 +171,8 @@ def evaluate_case(case: Case) -> tuple[Any, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="signalwise-case-") as tmp:
         try:
             ev = evaluate(_request(case, Path(tmp)))
+        except PolicyError:
+            raise
         except InputError as exc:
             raise InputError(_relocate(exc.problems, case, Path(tmp))) from None
         return ev, build_report(ev)
@@ -180,6 +182,8 @@ def run_case(case: Case) -> CaseResult:
     """Evaluate a case's inputs with the real pipeline and compare the outcome with `expect`."""
     try:
         ev, report = evaluate_case(case)
+    except PolicyError:
+        raise  # invalid policies: no case can run (exit 2, like `policy validate`)
     except InputError as exc:
         lines = [f"  {p.render()}" for p in exc.problems]
         return CaseResult(case, ["inputs could not be evaluated:", *lines])

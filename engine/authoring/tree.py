@@ -18,7 +18,7 @@ from ..catalogue import Catalogue, bundled_root, display_name
 from ..errors import InputError, Problem
 from ..files import read_text
 from ..model import Policy
-from ..policy_load import parse_policy
+from ..policy_load import MAX_POLICY_BYTES, MAX_POLICY_NODES, parse_policy
 from ..yamlsafe import Path as YPath
 from ..yamlsafe import load_yaml_text
 
@@ -156,8 +156,8 @@ def load_file(path: Path, root: Path | None) -> PolicyFile:
     """Read, parse and type one policy file; problems become values, never exceptions."""
     name = display(path)
     try:
-        text = read_text(path)
-        data, positions = load_yaml_text(text, name)
+        text = read_text(path, max_bytes=MAX_POLICY_BYTES)
+        data, positions = load_yaml_text(text, name, max_nodes=MAX_POLICY_NODES)
     except InputError as exc:
         return PolicyFile(path, name, None, None, {}, None, tuple(exc.problems), root)
     try:
@@ -193,16 +193,44 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     return unique, problems
 
 
+# What `policy validate`, `lint` and `test` read at once (the bundled root: about 100 files, 400 KB).
+MAX_TREE_FILES = 1_000
+MAX_TREE_BYTES = 8 * 1024 * 1024
+
+
 def load_tree(paths: Sequence[str | Path] = ()) -> tuple[PolicyTree, list[Problem]]:
     """Load the named files (default: the bundled policies) plus the roots they belong to."""
     targets_paths, problems = expand(list(paths) or [bundled_root()])
-    targets = []
     roots: list[Path] = []
+    placed = []
     for p in targets_paths:
         root = find_root(p.resolve()) or bundled_root().resolve()
         if root not in roots:
             roots.append(root)
-        targets.append(load_file(p, root))
-    named = {f.path.resolve() for f in targets}
-    context = [load_file(p, r) for r in roots for p in root_files(r) if p.resolve() not in named]
+        placed.append((p, root))
+    named = {p.resolve() for p in targets_paths}
+    others = [(p, r) for r in roots for p in root_files(r) if p.resolve() not in named]
+    too_big = _too_big([p for p, _ in placed + others], paths)
+    if too_big:
+        return PolicyTree((), (), tuple(roots)), problems + [too_big]
+    targets = [load_file(p, root) for p, root in placed]
+    context = [load_file(p, r) for p, r in others]
     return PolicyTree(tuple(targets), tuple(context), tuple(roots)), problems
+
+
+def _too_big(files: list[Path], paths: Sequence[str | Path]) -> Problem | None:
+    """Refuse, before reading, more policy files than a policy tree can reasonably hold."""
+    where = ", ".join(str(p) for p in paths) or "the bundled policies"
+    if len(files) > MAX_TREE_FILES:
+        return Problem(where, None, None, f"{len(files):,} policy files; the limit is {MAX_TREE_FILES:,}",
+                       "validate one root or cycle at a time")
+    total = 0
+    for f in files:
+        try:
+            total += f.stat().st_size
+        except OSError:
+            continue
+    if total > MAX_TREE_BYTES:
+        return Problem(where, None, None, f"the policy files hold {total:,} bytes; the limit is "
+                       f"{MAX_TREE_BYTES:,}", "validate one root or cycle at a time")
+    return None

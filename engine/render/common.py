@@ -93,6 +93,18 @@ _SOURCE_RE = re.compile(
 )
 
 
+# C0 and C1 control characters (but tab and line feed) and the bidirectional overrides: a name or sentence
+# from an input, a policy or a report read back must not move the cursor, recolour or hide text in a
+# terminal (`\x1b[2J`, `\x9b...`), nor reorder what is shown (U+202E).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal (or a text file someone will `cat`): control characters shown as `\x1b`."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
 def humanize(slug: str) -> str:
     """'internal-medicine' -> 'Internal medicine'; 'eras-2026' -> 'ERAS 2026'."""
     if re.fullmatch(r"[a-z]+-\d{4}", slug or ""):

@@ -12,7 +12,6 @@ Like the other renderers this only formats the report dict; sentences come from 
 from __future__ import annotations
 
 import difflib
-import json
 import textwrap
 from typing import Any
 
@@ -35,8 +34,6 @@ from .common import (
 )
 
 WIDTH = 100
-MAX_REPORT_BYTES = 64 * 1024 * 1024
-MAKE_ONE = "make one with: signalwise evaluate --profile P --programs F --format json -o report.json"
 
 # Labels for why-not reasons (the sentence itself comes from the report).
 REASON_LABEL = {
@@ -58,35 +55,19 @@ REASON_LABEL = {
 
 def load_report(path: str) -> dict[str, Any]:
     """Read and check a JSON report written by `signalwise evaluate --format json`; InputError otherwise."""
-    from signalwise.engine.files import read_text
-    from signalwise.engine.schemas import schema_problems
+    from signalwise.engine.report_io import load_report as load
 
-    text = read_text(path, max_bytes=MAX_REPORT_BYTES)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise input_error(
-            path,
-            f"not a JSON report: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            line=exc.lineno,
-            hint=MAKE_ONE,
-        ) from None
-    if not isinstance(data, dict) or "report_version" not in data or "programs" not in data:
-        raise input_error(path, "not a signalwise report (no report_version or programs)", hint=MAKE_ONE)
-    problems = schema_problems("report", data, path, {})
-    if problems:
-        first = problems[0]
-        where = f"{first.field}: " if first.field else ""
-        raise input_error(
-            path,
-            f"not a valid signalwise report ({len(problems)} schema problem(s); first: "
-            f"{where}{first.message})",
-            hint=MAKE_ONE,
-        )
-    return data
+    return load(path)
+
+
+def _shown(query: str) -> str:
+    """A user's query as a message repeats it: at most 60 characters."""
+    return query if len(query) <= 60 else query[:59] + "…"
 
 
 def _did_you_mean(query: str, options: list[str], extra: list[str] | None = None) -> str | None:
+    if len(query) > 100:  # no id or rule is this long; comparing would only cost time
+        return None
     close = difflib.get_close_matches(query, options, n=3, cutoff=0.5)
     close += [o for o in (extra or []) if o not in close][: max(0, 3 - len(close))]
     if not close:
@@ -105,7 +86,7 @@ def find_program(report: dict[str, Any], path: str, query: str) -> dict[str, Any
     hint = _did_you_mean(query, sorted(programs), by_name) or (
         f"the report has {len(programs)} program(s), e.g. " + ", ".join(sorted(programs)[:5])
     )
-    raise input_error(path, f"no program '{query}' in this report", field="--program", hint=hint)
+    raise input_error(path, f"no program '{_shown(query)}' in this report", field="--program", hint=hint)
 
 
 def check_tier(report: dict[str, Any], path: str, tier: str) -> str:
@@ -118,7 +99,7 @@ def check_tier(report: dict[str, Any], path: str, tier: str) -> str:
     hint = _did_you_mean(tier, tiers) or (
         "this plan's signal tiers: " + ", ".join(tiers) if tiers else "this plan has no signal tiers"
     )
-    raise input_error(path, f"no signal tier '{tier}' in this report", field="--why-not", hint=hint)
+    raise input_error(path, f"no signal tier '{_shown(tier)}' in this report", field="--why-not", hint=hint)
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -327,7 +308,7 @@ def find_rule(report: dict[str, Any], path: str, query: str) -> str:
     hint = _did_you_mean(query, known, [k for k in known if query.lower() in k.lower()])
     raise input_error(
         path,
-        f"no rule '{query}' fired in this report",
+        f"no rule '{_shown(query)}' fired in this report",
         field="--rule",
         hint=hint or f"the report names {len(known)} rule(s); try one of: " + ", ".join(known[:5]),
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from signalwise.engine.templates import fmt_value
 
 from .common import humanize
+from .markdown import cell as md_cell
+from .markdown import md as md_text
 from .svg import pace_chart
 
 
@@ -45,14 +48,18 @@ def _season(pace: dict[str, Any]) -> str:
 
 
 def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]:
+    # In Markdown every name and sentence is escaped like the evaluate report does (no stray links, HTML
+    # or emphasis from a program name or a policy's text); `c` escapes a table cell.
+    e: Callable[[Any], str] = md_text if md else str
+    c: Callable[[Any], str] = md_cell if md else str
     s, pace = result["season"], result["pace"]
     h = "## " if md else ""
     known = [humanize(str(x)) for x in (result.get("specialty"), result.get("cycle")) if x and x != "unknown"]
-    title = f"Interview season as of {result['as_of']}" + (f": {', '.join(known)}" if known else "")
+    title = f"Interview season as of {result['as_of']}" + (f": {e(', '.join(known))}" if known else "")
     if result.get("cycle_choice"):
-        title += f" ({result['cycle_choice']})"
+        title += f" ({e(result['cycle_choice'])})"
     out = [("# " if md else "") + title, ""]
-    source = f" (source: {pace['target_source']})" if pace["target_source"] and verbose else ""
+    source = f" (source: {e(pace['target_source'])})" if pace["target_source"] and verbose else ""
     out += [f"{h}Pace" + ("" if md else ":"), "",
             f"- Season: {_season(pace)}",
             f"- Your pace: {STATUS_WORDS.get(pace['status'], pace['status'].replace('-', ' '))}",
@@ -70,17 +77,17 @@ def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]
     for tier, row in result["by_signal_tier"].items():
         rate = _pct(row["invited"] / row["programs"] if row["programs"] else None)
         tier = TIER_WORDS.get(tier, tier)
-        out.append(f"| {tier} | {row['programs']} | {row['invited']} | {rate} |" if md
+        out.append(f"| {c(tier)} | {row['programs']} | {row['invited']} | {rate} |" if md
                    else f"  {tier}: {row['invited']} of {row['programs']} invited ({rate})")
     out.append("")
     if md:
         out += ["| fit | programs | invited |", "|---|---|---|"]
     for fit, row in result["by_fit"].items():
         fit = FIT_WORDS.get(fit, fit)
-        out.append(f"| {fit} | {row['programs']} | {row['invited']} |" if md
+        out.append(f"| {c(fit)} | {row['programs']} | {row['invited']} |" if md
                    else f"  {fit}: {row['invited']} of {row['programs']} invited")
     if result["silent_signaled"]:
-        out += ["", f"Signaled programs still silent: {', '.join(result['silent_signaled'])}"]
+        out += ["", f"Signaled programs still silent: {', '.join(e(x) for x in result['silent_signaled'])}"]
     if result["timeline"] and md:
         out += ["", f"{h}Invitations over time", "", "```"]
         top = max([r["invites"] for r in result["timeline"]] + [r["expected"] or 0 for r in result["timeline"]] + [1])
@@ -93,7 +100,7 @@ def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]
     out += ["", f"{h}What the guide says to do now" + ("" if md else ":"), ""]
     for f in result["findings"]:
         rule = f" (`{f['rule']}`)" if verbose and md else f" [{f['rule']}]" if verbose else ""
-        out.append(f"- **{f['level']}** {f['text']} *What to do:* {f['advice']}{rule}" if md
+        out.append(f"- **{e(f['level'])}** {e(f['text'])} *What to do:* {e(f['advice'])}{rule}" if md
                    else f"- {f['level'].upper()}: {f['text']}\n    What to do: {f['advice']}{rule}")
     if result["advice"]:
         out += ["", f"{h}Program by program" + ("" if md else ":"), ""]
@@ -102,12 +109,12 @@ def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]
             groups.setdefault(a["rule"], []).append(a)
         for rule, items in groups.items():
             shown = (f" (`{rule}`)" if md else f" [{rule}]") if verbose else ""
-            out.append(f"**{items[0]['advice']}**{shown}" if md else f"{items[0]['advice']}{shown}")
+            out.append(f"**{e(items[0]['advice'])}**{shown}" if md else f"{items[0]['advice']}{shown}")
             for a in items:
-                out.append(f"- {a['program']}: {a['text']}")
+                out.append(f"- {e(a['program'])}: {e(a['text'])}")
             out.append("")
     if verbose:
-        out += ["", "Policies: " + ", ".join(f"{p['id']}@{p['version']}" for p in result["policies"])]
+        out += ["", "Policies: " + ", ".join(e(f"{p['id']}@{p['version']}") for p in result["policies"])]
     out.append("")
     return out
 
