@@ -21,7 +21,21 @@ from typing import Any
 import durable_rules_engine as core
 import pytest
 from durable import engine as durable_engine
-from signalwise.engine.runtime import _Host
+
+
+class _Host(durable_engine.Host):
+    """durable-rules' Host with the actions given and no timer threads. The runtime itself now calls the C
+    extension directly (engine/runtime.py); these tests pin the packaged Python layer as well."""
+
+    def __init__(self, actions: dict[str, Any]) -> None:
+        self._actions = actions
+        super().__init__()
+
+    def get_action(self, action_name: str) -> Any:
+        return self._actions[action_name]
+
+    def _run(self) -> None:
+        """Start no background threads (they would race the test's synchronous agenda)."""
 
 PATCHED_VERSION = "2.0.28+signalwise.1"
 _names = count()
