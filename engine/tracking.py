@@ -33,7 +33,8 @@ from .templates import render
 from .yamlsafe import load_yaml_text
 
 # Dates a season can have (docs/reliability.md): logs, --as-of and --review-from outside this range are
-# typing mistakes, and a season judged more than MAX_SEASON_DAYS after review began is not one season.
+# typing mistakes. The weekly timeline (and its chart) stops MAX_SEASON_DAYS after review began: later than
+# that the season is over, and the report says so instead of drawing years of empty weeks.
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 MAX_SEASON_DAYS = 400
@@ -224,12 +225,6 @@ def track(req: TrackRequest) -> dict[str, Any]:
     else:
         season_src = "--review-from on the command line"
     pace_points = (raw.get("pace") or {}).get("points", [])
-    if review_from is not None and (as_of - review_from).days > MAX_SEASON_DAYS:
-        flag = "--as-of" if req.as_of is not None else "today's date"
-        raise InputError([Problem("command line", None, "--as-of" if req.as_of else None,
-                                  f"{flag} {as_of} is {(as_of - review_from).days:,} days after programs began "
-                                  f"reviewing on {review_from} ({season_src}); a season is judged within "
-                                  f"{MAX_SEASON_DAYS} days", "check --as-of, --review-from and --cycle")])
     if review_from is not None:
         ctx["review_from"] = review_from.isoformat()
         ctx["days_since_review"] = (as_of - review_from).days
@@ -362,7 +357,8 @@ def _report(ps: PolicySet, req: TrackRequest, ctx: dict[str, Any], season: dict[
         invites = sorted(date.fromisoformat(str(t["invited_on"])) if not isinstance(t["invited_on"], date)
                          else t["invited_on"] for t in tracked if t["invited_on"])
         day = review_from
-        while day <= as_of:
+        last = min(as_of, review_from + timedelta(days=MAX_SEASON_DAYS))
+        while day <= last:
             n = sum(1 for d in invites if d <= day)
             share = _pace_share(pace_points, (day - review_from).days) if pace_points else None
             expected = round(ctx["target_min"] * share, 1) if share is not None and "target_min" in ctx else None

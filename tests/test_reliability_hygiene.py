@@ -29,10 +29,12 @@ HOSTILE_NAME = "Evil \x1b[2J\x1b[31mRed\x9b31m Hospital \u202eabc"
 def test_terminal_escapes_in_a_program_name_never_reach_the_terminal_raw(tmp_path: Path) -> None:
     args = write_inputs(tmp_path, programs=set_cell(PROGRAMS, 1, "name", HOSTILE_NAME))
     for fmt in ("text", "md", "html"):
-        result = run_cli(*args, "--format", fmt)
+        page = tmp_path / f"plan.{fmt}"
+        result = run_cli(*args, "--format", fmt, *(("-o", str(page)) if fmt == "html" else ()))
         assert result.exit_code == 0
-        assert "\x1b" not in result.output and "\x9b" not in result.output and "\u202e" not in result.output
-        assert "\\x1b" in result.output and "\\x9b" in result.output and "\\u202e" in result.output
+        shown = page.read_text(encoding="utf-8") if fmt == "html" else result.output
+        assert "\x1b" not in shown and "\x9b" not in shown and "\u202e" not in shown
+        assert "\\x1b" in shown and "\\x9b" in shown and "\\u202e" in shown
     report = tmp_path / "report.json"
     assert run_cli(*args, "--format", "json", "-o", str(report)).exit_code == 0
     assert json.loads(report.read_text(encoding="utf-8"))["programs"][0]["name"] == HOSTILE_NAME  # data kept
@@ -142,7 +144,7 @@ def test_new_cycle_that_cannot_write_is_exit_2_with_path_and_reason(tmp_path: Pa
         raise PermissionError(13, "Permission denied", str(root / "cycles"))
 
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    result = run_cli("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--policies", str(root))
+    result = run_cli("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2030", "--policies", str(root))
     assert result.exit_code == 2 and "Permission denied" in result.output and "cycles" in result.output
 
 
@@ -185,4 +187,4 @@ def test_a_misspelled_specialty_with_signals_is_refused(tmp_path: Path) -> None:
     profile = (EXAMPLES / "strong-im" / "profile.yaml").read_text(encoding="utf-8").replace(
         "specialty: internal-medicine", "specialty: internal-medicne")
     result = run_cli(*write_inputs(tmp_path, profile=profile), "--signals", "7")
-    assert result.exit_code == 2 and "did you mean 'internal-medicine'?" in result.output
+    assert result.exit_code == 2 and "did you mean 'internal-medicine'" in result.output

@@ -102,14 +102,34 @@ def test_a_large_valid_report_is_read_by_track(tmp_path: Path, plan_text: str) -
 # ---------------------------------------------------------------- dates and the season (case 6)
 
 @pytest.mark.parametrize(("args", "fragment"), [
-    (["--as-of", "9999-12-31"], "--as-of: got '9999-12-31'; expected a date YYYY-MM-DD between 2000-01-01"),
-    (["--review-from", "0001-01-01", "--as-of", "2025-11-01"], "--review-from: got '0001-01-01'"),
-    (["--as-of", "20251101"], "--as-of: got '20251101'"),
-    (["--review-from", "2025-09-01", "--as-of", "2027-01-01"], "is 487 days after programs began reviewing"),
+    (["--as-of", "9999-12-31"], "--as-of: got 9999-12-31; expected a date between 2000-01-01"),
+    (["--review-from", "0001-01-01", "--as-of", "2025-11-01"], "--review-from: got 0001-01-01"),
+    (["--as-of", "20251101"], "Invalid value for '--as-of': '20251101'"),
 ])
 def test_dates_are_bounded_and_the_season_is_capped(args: list[str], fragment: str) -> None:
     result = run_cli("track", "--log", LOG, "--programs", PROGRAMS, *args, "--format", "html")
     assert result.exit_code == 2 and fragment in result.output, result.output
+
+
+def test_a_season_long_over_is_said_to_be_over_with_a_capped_timeline(tmp_path: Path) -> None:
+    """A season judged years after review began: no refusal, the season is over, and the weekly timeline
+    stops at MAX_SEASON_DAYS (the 48 MB page of case 6 came from drawing every week since year 1)."""
+    import json
+
+    from signalwise.engine.tracking import MAX_SEASON_DAYS
+
+    result = run_cli("track", "--log", LOG, "--programs", PROGRAMS, "--review-from", "2025-09-01",
+                     "--as-of", "2099-01-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["pace"]["phase"] == "after-season"
+    assert len(data["timeline"]) <= MAX_SEASON_DAYS // 7 + 1
+    html = tmp_path / "season.html"
+    assert run_cli("track", "--log", LOG, "--programs", PROGRAMS, "--review-from", "0001-01-01",
+                   "--as-of", "2099-01-01", "--format", "html", "-o", str(html)).exit_code == 2
+    page = run_cli("track", "--log", LOG, "--programs", PROGRAMS, "--review-from", "2000-01-01",
+                   "--as-of", "2099-01-01", "--format", "html", "-o", str(html))
+    assert page.exit_code == 0 and html.stat().st_size < 200_000
 
 
 def test_log_dates_outside_the_range_are_refused(tmp_path: Path) -> None:

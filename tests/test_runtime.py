@@ -253,7 +253,8 @@ def test_a_ruleset_the_core_rejects_is_an_engine_error(tmp_path: Path, monkeypat
 
     def unsupported(policy_set):  # type: ignore[no-untyped-def]
         bad = {"all": [{"a": {"t": "x"}}, {"b": {"$iany": {"xs": {"$i": {"a": "v"}}}}}], "run": "quiet.never"}
-        return [replace(s, definition={**s.definition, "quiet.never": bad}) if s.rules else s
+        return [replace(s, parts=tuple(replace(part, definition={**part.definition, "quiet.never": bad})
+                                       for part in s.parts)) if s.rules else s
                 for s in real(policy_set)]
 
     monkeypatch.setattr(runtime, "compile_stages", unsupported)
