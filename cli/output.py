@@ -17,13 +17,15 @@ import click
 
 APPLICANT_FORMATS = ("text", "md", "json", "html")
 AUTHOR_FORMATS = ("text", "json")
+CHECK_FORMATS = ("text", "json", "junit")  # policy validate, lint and test: JUnit XML for CI
 
 
 def format_option(choices: Sequence[str] = APPLICANT_FORMATS, help_text: str | None = None
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     default_help = ("text: for the terminal; md: Markdown; json: the full data; html: a self-contained, "
                     "printable page (written to signalwise-<command>.html unless -o is given)"
-                    if "html" in choices else "text: for the terminal; json: for tools")
+                    if "html" in choices else "text: for the terminal; json: for tools"
+                    + ("; junit: JUnit XML for CI" if "junit" in choices else ""))
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default="text", show_default=True,
                         help=help_text or default_help)
 
