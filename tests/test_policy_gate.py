@@ -240,3 +240,41 @@ def test_the_pre_commit_hooks_run_in_a_scratch_repository(tmp_path: Path, polici
     bad = subprocess.run(shlex.split(validate["entry"]) + list(validate.get("args") or []), cwd=repo,
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "did you mean 'reach'?" in bad.stdout + bad.stderr
+
+
+# ---------------------------------------------------------------- editor support
+
+def test_the_documented_schema_paths_resolve_after_schema_export(policies: Path) -> None:
+    import json
+    import re
+
+    import jsonschema
+    from signalwise.engine.yamlsafe import load_yaml_text
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-authoring.md").read_text(encoding="utf-8")
+    export = re.search(r"\$ signalwise schema export (\S+)", doc)
+    assert export is not None
+    out = run("schema", "export", str(policies.parent / export.group(1)))
+    assert out.exit_code == 0, out.output
+    rows = re.findall(r"^\| `policies/([^`]+)`[^|]*\| `# yaml-language-server: \$schema=([^`]+)` \|$", doc, re.M)
+    assert len(rows) == 3
+    examples = {"cycles/<cycle>/<specialty>.yaml": "cycles/eras-2026/internal-medicine.yaml",
+                "guidance/*.yaml": "guidance/core.yaml", "tests/*.yaml": "tests/catalogue.yaml"}
+    for pattern, rel in rows:
+        target = policies / examples[pattern]
+        schema_path = (target.parent / rel).resolve()
+        assert schema_path.is_file(), (pattern, rel)
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        data, _ = load_yaml_text(target.read_text(encoding="utf-8"), str(target))  # dates stay text
+        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(data)
+
+
+def test_every_program_field_and_the_review_block_have_descriptions() -> None:
+    import json
+    from importlib.resources import files
+
+    program = json.loads(files("signalwise.schemas").joinpath("program.schema.json").read_text(encoding="utf-8"))
+    assert [k for k, v in program["properties"].items() if not v.get("description")] == []
+    assert "rotation" in program["properties"]["rotated"]["description"]
+    policy = json.loads(files("signalwise.schemas").joinpath("policy.schema.json").read_text(encoding="utf-8"))
+    assert policy["properties"]["review"]["description"]
