@@ -22,13 +22,15 @@ APPLICANT_FORMATS = ("text", "md", "json", "html")
 # In JSON, the same characters are written as \u escapes (C0 ones already are, by json.dumps).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 AUTHOR_FORMATS = ("text", "json")
+CHECK_FORMATS = ("text", "json", "junit")  # policy validate, lint and test: JUnit XML for CI
 
 
 def format_option(choices: Sequence[str] = APPLICANT_FORMATS, help_text: str | None = None
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     default_help = ("text: for the terminal; md: Markdown; json: the full data; html: a self-contained, "
                     "printable page (written to signalwise-<command>.html unless -o is given)"
-                    if "html" in choices else "text: for the terminal; json: for tools")
+                    if "html" in choices else "text: for the terminal; json: for tools"
+                    + ("; junit: JUnit XML for CI" if "junit" in choices else ""))
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default="text", show_default=True,
                         help=help_text or default_help)
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import click
 
-from .output import AUTHOR_FORMATS, DATE, as_date, echo, emit, format_option, output_option
+from .output import AUTHOR_FORMATS, CHECK_FORMATS, DATE, as_date, echo, emit, format_option, output_option
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
 POLICIES = click.option("--policies", "policies", type=click.Path(file_okay=False),
                         help="Policy root (with guidance/ and cycles/); default: the bundled policies.")
 FORMAT = format_option(AUTHOR_FORMATS)
+CHECK_FORMAT = format_option(CHECK_FORMATS)
 OUTPUT = output_option()
 TODAY = click.option("--today", "today", type=DATE, metavar="YYYY-MM-DD",
                      help="Judge dates as of this day (default: today).")
@@ -46,9 +47,9 @@ def _finding_json(f: Any) -> dict[str, Any]:
     return {"severity": f.severity, **asdict(f.problem)}
 
 
-def _emit(lines: list[str], data: Any, fmt: str, output: str | None, command: str) -> None:
+def _emit(lines: list[str], data: Any, fmt: str, output: str | None, command: str, junit: str = "") -> None:
     text = (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n" if fmt == "json"
-            else "".join(f"{line}\n" for line in lines))
+            else junit if fmt == "junit" else "".join(f"{line}\n" for line in lines))
     emit(text, fmt=fmt, output=output, command=command)
 
 
@@ -60,7 +61,7 @@ def policy_group() -> None:
 @policy_group.command("validate")
 @PATHS
 @POLICIES
-@FORMAT
+@CHECK_FORMAT
 @OUTPUT
 @click.pass_context
 def validate_command(ctx: click.Context, paths: tuple[str, ...], policies: str | None, fmt: str,
@@ -70,6 +71,7 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], policies: str |
     PATHS may be policy roots (folders with guidance/ and cycles/), folders of policy files, or files;
     default: the --policies root, else the bundled policies.
     """
+    from signalwise.engine.authoring.junit import per_file
     from signalwise.engine.authoring.tree import load_tree
     from signalwise.engine.authoring.validate import errors_in, summarize, validate_tree
     from signalwise.engine.errors import InputError
@@ -87,8 +89,11 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], policies: str |
         lines.append(f"invalid: {len(errors)} error{'' if len(errors) == 1 else 's'}{tail}")
     else:
         lines.append(f"valid: {summary.render()}{tail}")
+    junit = per_file("policy validate", [f.display for f in tree.targets],
+                     [(f.problem.file, f.render()) for f in errors],
+                     [(f.problem.file, f.render()) for f in findings if f.severity != "error"])
     _emit(lines, {"valid": not errors, "summary": asdict(summary), "findings": [_finding_json(f) for f in findings]},
-          fmt, output, "policy-validate")
+          fmt, output, "policy-validate", junit)
     if errors:
         ctx.exit(2)
 
@@ -97,7 +102,7 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], policies: str |
 @PATHS
 @click.option("-k", "match", help="Run only cases whose name contains this text.")
 @POLICIES
-@FORMAT
+@CHECK_FORMAT
 @OUTPUT
 @click.pass_context
 def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None, policies: str | None, fmt: str,
@@ -107,6 +112,7 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None, 
     PATHS may be policy roots, tests folders or test files; default: the bundled policies' tests.
     Exits 1 when a case fails or when no case ran.
     """
+    from signalwise.engine.authoring.junit import JUnitCase, junit_xml
     from signalwise.engine.authoring.testing import (
         Case,
         case_files,
@@ -142,21 +148,29 @@ def test_command(ctx: click.Context, paths: tuple[str, ...], match: str | None, 
     failed = [r for r in results if not r.passed]
     lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     ran = {path.resolve() for path, _ in files}
-    for root in dict.fromkeys(c.root for c in cases) if match is None else ():
+    coverage: list[dict[str, Any]] = []
+    for root in dict.fromkeys(c.root for c in cases):
         universe = rule_universe(root)
         never = uncovered([r for r in results if r.case.root == root], universe)
-        lines.append(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case")
-        complete = {p.resolve() for p, _ in case_files([root])[0]} <= ran
+        shown = f" (of the cases matching -k {match!r})" if match is not None else ""
+        lines.append(f"coverage: {len(universe) - len(never)} of {len(universe)} rules fired in some case{shown}")
+        complete = match is None and {p.resolve() for p, _ in case_files([root])[0]} <= ran
         for rule in never if complete else ():
             lines.append(f"  never fired: {rule.file}:{rule.line}: {rule.id}")
         if never and not complete:
-            lines.append("  (run every case file of the policies to list the rules no case fires)")
+            lines.append("  (run every case file of the policies, without -k, to list the rules no case fires)")
+        coverage.append({"root": str(root), "rules": len(universe), "fired": len(universe) - len(never),
+                         "never_fired": [{"file": r.file, "line": r.line, "id": r.id} for r in never]
+                         if complete else None})
     if not results:
         lines.append("no test case ran" + (f" (none matches -k {match!r})" if match else ""))
-    data = {"passed": len(results) - len(failed), "failed": len(failed),
+    data = {"passed": len(results) - len(failed), "failed": len(failed), "coverage": coverage,
             "cases": [{"name": r.case.name, "where": r.case.where, "passed": r.passed, "failures": r.failures}
                       for r in results]}
-    _emit(lines, data, fmt, output, "policy-test")
+    junit = junit_xml("policy test", [JUnitCase(r.case.display, r.case.name,
+                                                [f"{r.case.where}: {x.strip()}" for x in r.failures])
+                                      for r in results])
+    _emit(lines, data, fmt, output, "policy-test", junit)
     if not results or failed:
         ctx.exit(1)
 
@@ -183,17 +197,20 @@ def diff_command(old: str, new: str, fmt: str, output: str | None, policies: str
 
 @policy_group.command("lint")
 @PATHS
-@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 on warnings too (not only errors), except those the policy root's lint-baseline.yaml "
+                   "accepts with a reason.")
 @TODAY
 @POLICIES
-@FORMAT
+@CHECK_FORMAT
 @OUTPUT
 @click.pass_context
 def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today: dt.datetime | None,
                  policies: str | None, fmt: str, output: str | None) -> None:
     """Warn about rules without source, because or rationale, literal numbers, assumptions, stale cycles
     and specialties missing from a cycle."""
-    from signalwise.engine.authoring.lint import lint_tree
+    from signalwise.engine.authoring.junit import per_file
+    from signalwise.engine.authoring.lint import apply_baseline, lint_tree
     from signalwise.engine.authoring.tree import load_tree
     from signalwise.engine.errors import PolicyError
 
@@ -201,13 +218,21 @@ def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today
     broken = missing + [p for f in tree.targets for p in f.problems]
     if broken:
         raise PolicyError(broken)
-    findings = lint_tree(tree, _today(today))
+    gate = apply_baseline(lint_tree(tree, _today(today)), tree.roots)
+    findings = gate.open
     lines = [f.render() for f in findings]
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("warning", "info")}
-    lines.append(f"{counts['warning']} warning{'' if counts['warning'] == 1 else 's'}, {counts['info']} info "
-                 f"in {len(tree.targets)} {'policy' if len(tree.targets) == 1 else 'policies'}")
-    _emit(lines, {"findings": [_finding_json(f) for f in findings], **counts}, fmt, output, "policy-lint")
-    if strict and counts["warning"]:
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    plural = {"error": "errors", "warning": "warnings", "info": "info"}
+    summary = ", ".join(f"{n} {s if n == 1 else plural[s]}" for s, n in counts.items())
+    accepted = f" ({len(gate.accepted)} more accepted by the baseline)" if gate.accepted else ""
+    lines.append(f"{summary}{accepted} in {len(tree.targets)} {'policy' if len(tree.targets) == 1 else 'policies'}")
+    failing = gate.failing(strict)
+    junit = per_file("policy lint", [f.display for f in tree.targets],
+                     [(f.problem.file, f.render()) for f in failing],
+                     [(f.problem.file, f.render()) for f in findings if f not in failing])
+    _emit(lines, {"findings": [_finding_json(f) for f in findings],
+                  "accepted": [_finding_json(f) for f in gate.accepted], **counts}, fmt, output, "policy-lint", junit)
+    if failing:
         ctx.exit(1)
 
 
@@ -249,6 +274,72 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
                  + ("." if policies else f"; evaluate with --policies {target}."))
     _emit(lines, {"folder": str(folder), "files": [str(f.target) for f in files],
                   "seeded": [str(p) for p in seeded]}, fmt, output, "policy-new-cycle")
+
+
+@policy_group.command("review")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--confirm", "confirm", multiple=True, metavar="NUMBER",
+              help="A pending number (e.g. signals.tiers.gold.count) you checked and found unchanged; "
+                   "repeatable; `all` confirms every one.")
+@FORMAT
+@OUTPUT
+@click.pass_context
+def review_command(ctx: click.Context, files: tuple[str, ...], confirm: tuple[str, ...], fmt: str,
+                   output: str | None) -> None:
+    """Mark the numbers of a copied policy reviewed: each one clears when its value differs from the policy it
+    was copied from, or when you --confirm it. With none left, the file becomes `reviewed: true`.
+
+    Exits 1 while numbers are still pending, 2 for an unknown number."""
+    from signalwise.engine.authoring.lint import pending_numbers
+    from signalwise.engine.authoring.newcycle import review_policy
+    from signalwise.engine.authoring.tree import load_file, load_tree
+    from signalwise.engine.errors import InputError, PolicyError, Problem
+    from signalwise.engine.files import write_atomic
+    from signalwise.engine.policy_check import _suggest
+
+    lines: list[str] = []
+    report: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    pending_any = False
+    for name in files:
+        tree, _ = load_tree([name])
+        f = tree.targets[0]
+        if f.problems or f.policy is None or f.text is None:
+            raise PolicyError(list(f.problems))
+        pending = pending_numbers(f.policy)
+        unknown = [c for c in confirm if c != "all" and c not in pending]
+        for c in unknown:
+            problems.append(Problem(f.display, None, "--confirm", f"'{c}' is not a pending number of this file",
+                                    _suggest(c, pending) if pending else "nothing is pending here"))
+        if unknown:
+            continue
+        if not pending and f.policy.raw.get("reviewed", True) is not False:
+            lines.append(f"{f.display}: already reviewed")
+            report.append({"file": f.display, "cleared": [], "pending": []})
+            continue
+        review = f.policy.raw.get("review") or {}
+        origin_ref = str(review.get("from") or f.policy.supersedes or "")
+        origin = tree.known().get(origin_ref.partition("@")[0])
+        result = review_policy(f.text, f.policy.raw, origin.raw if origin else None, set(confirm), pending, review)
+        write_atomic(f.path, result.text)
+        check = load_file(f.path, f.root)
+        if check.problems:
+            raise PolicyError(list(check.problems))
+        for number, why in result.cleared:
+            lines.append(f"{f.display}: {number}: reviewed ({why})")
+        for number in result.pending:
+            lines.append(f"{f.display}: {number}: still pending (unchanged from {origin_ref}; change it, or "
+                         f"--confirm {number})")
+        lines.append(f"{f.display}: " + ("reviewed: true" if not result.pending
+                                         else f"{len(result.pending)} number(s) still pending"))
+        pending_any = pending_any or bool(result.pending)
+        report.append({"file": f.display, "cleared": [{"number": n, "why": w} for n, w in result.cleared],
+                       "pending": result.pending})
+    if problems:
+        raise InputError(problems)
+    _emit(lines, report, fmt, output, "policy-review")
+    if pending_any:
+        ctx.exit(1)
 
 
 @policy_group.command("list")

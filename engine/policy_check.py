@@ -142,11 +142,13 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
     for tbl in ps.quota_tables:
         if tbl.phase in order:
             produced_at["quota_row"] = min(produced_at.get("quota_row", 1e9), order[tbl.phase])
-    # ---- each rule's patterns against that registry
+    # ---- each rule's patterns against that registry, and its literals against each field's vocabulary
+    vocab = field_vocabulary(ps)
     for r in rules:
         if r.phase not in rule_stages:
             continue
         problems.extend(_rule_problems(r, order[r.phase], fields, lists, produced_at))
+        problems.extend(literal_problems(r, vocab))
     problems.extend(_quota_problems(ps))
     if any(s.kind == "allocate" for s in stages):
         problems.extend(_message_problems(ps))
@@ -156,6 +158,89 @@ def policy_set_problems(ps: PolicySet) -> list[Problem]:
         if problem not in unique:
             unique.append(problem)
     return unique
+
+
+Vocabulary = dict[str, dict[str, dict[str, Any]]]  # fact -> field -> schema of its values
+_ARITH = ("ref", "add", "sub", "mul", "div")
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "number": (int, float), "integer": (int,),
+                                            "boolean": (bool,)}
+
+
+def field_vocabulary(ps: PolicySet) -> Vocabulary:
+    """What each field may hold, where the policies or schemas say: the input schemas' enums, types and
+    ranges for applicant and program facts, and a resolution's precedence (plus its default) for the
+    field its votes and its result carry (`program_fit.fit`: closed, reach, safety, target)."""
+    out: Vocabulary = defaultdict(dict)
+    if not ps.base_facts:
+        for name, spec in schema_fields("profile").items():
+            if name.startswith("applicant."):
+                out["applicant"][name.removeprefix("applicant.")] = spec
+        for name, spec in schema_fields("program").items():
+            out["program"][name] = spec
+    for res in ps.resolutions:
+        values = list(res.precedence) + ([res.default] if res.default and res.default not in res.precedence else [])
+        for fact in (res.votes, res.produces):
+            out[fact][res.field] = {"type": "string", "enum": values}
+    return dict(out)
+
+
+def _literals(value: Any) -> list[Any]:
+    if isinstance(value, tuple) and value and value[0] in _ARITH and isinstance(value[0], str):
+        return []
+    if isinstance(value, tuple):
+        return [x for v in value for x in _literals(v)]
+    return [value]
+
+
+def _value_problem(spec: dict[str, Any], value: Any, fact: str, field: str) -> tuple[str, str | None] | None:
+    """Why `value` cannot be a value of `fact.field` (message, hint), or None."""
+    if value is None:
+        return None
+    enum = spec.get("enum")
+    if enum is not None:
+        if value not in enum:
+            options = [str(x) for x in enum]
+            return (f"'{fact}.{field}' is one of {', '.join(options)}; it is never '{value}'",
+                    _suggest(str(value), options))
+        return None
+    kinds = spec.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    allowed = tuple(t for k in kinds for t in _JSON_TYPES.get(k, ()))
+    if kinds and allowed and "null" not in kinds and (
+            not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
+        return (f"'{fact}.{field}' is {' or '.join(kinds)}; '{value}' is not", None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = spec.get("minimum"), spec.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"{low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+            return (f"'{fact}.{field}' ranges over {span}; '{value}' is outside it", None)
+    return None
+
+
+def literal_problems(r: Rule, vocab: Vocabulary) -> list[Problem]:
+    """Every literal a rule compares with or asserts is a value its field can hold (enum, type, range)."""
+    out: list[Problem] = []
+    for p in r.patterns:
+        for t in _tests(p.tests):
+            spec = vocab.get(p.fact, {}).get(t.field)
+            if spec is None or t.op == "present":
+                continue
+            if t.op in ("contains", "not_contains"):
+                spec = spec.get("items") or {}
+            for value in _literals(t.value):
+                why = _value_problem(spec, value, p.fact, t.field)
+                if why:
+                    out.append(Problem(r.file, r.line, f"rule {r.id}.when", why[0], why[1]))
+    for a in r.actions:
+        if not isinstance(a, Assertion):
+            continue
+        for key, v in a.values:
+            spec = vocab.get(a.fact, {}).get(key)
+            for value in _literals(v) if spec else []:
+                why = _value_problem(spec or {}, value, a.fact, key)
+                if why:
+                    out.append(Problem(r.file, r.line, f"rule {r.id}.then", why[0], why[1]))
+    return out
 
 
 def _message_problems(ps: PolicySet) -> list[Problem]:

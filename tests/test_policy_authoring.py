@@ -122,14 +122,12 @@ def test_effective_dates_in_the_wrong_order_are_an_error(policies: Path) -> None
     assert "effective: from 2026-06-01 is after to 2025-05-31" in result.output
 
 
-def test_supersedes_naming_a_missing_policy_is_a_warning_only(policies: Path) -> None:
+def test_supersedes_naming_a_missing_policy_is_an_error(policies: Path) -> None:
     path = policies / "cycles" / "eras-2026" / "internal-medicine.yaml"
     line = edit(path, "supersedes: eras-2025.internal-medicine@", "supersedes: eras-2019.internal-medicine@")
     result = run("policy", "validate", str(policies))
-    assert result.exit_code == 0, result.output
-    assert f"internal-medicine.yaml:{line}: warning: supersedes: names 'eras-2019.internal-medicine@" \
-        in result.output
-    assert "; 1 warning\n" in result.output
+    assert result.exit_code == 2, result.output
+    assert f"internal-medicine.yaml:{line}: supersedes: names 'eras-2019.internal-medicine@" in result.output
 
 
 def test_schema_errors_are_reported_with_their_line(policies: Path) -> None:
@@ -425,16 +423,20 @@ def test_new_cycle_without_policies_writes_to_a_policies_folder_here_and_reports
     from signalwise.engine.catalogue import bundled_root
 
     monkeypatch.chdir(tmp_path)
-    exists = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--today", TODAY)
-    assert exists.exit_code == 2 and "already exists" in exists.output   # the bundled policies have eras-2027
-    result = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2029", "--today", TODAY)
+    # the bundled policies already have eras-2027 (and a planned eras-2028): copying onto one is refused
+    refused = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2027", "--today", TODAY)
+    assert refused.exit_code == 2, refused.output
+    assert "cycle folder eras-2027 already exists" in refused.output
+    assert not (tmp_path / "policies").exists()
+    result = run("policy", "new-cycle", "--from", "eras-2026", "--to", "eras-2030", "--today", TODAY)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "policies" / "cycles" / "eras-2029" / "internal-medicine.yaml").is_file()
+    assert (tmp_path / "policies" / "cycles" / "eras-2030" / "internal-medicine.yaml").is_file()
     assert (tmp_path / "policies" / "guidance").is_dir()
-    assert not (bundled_root() / "cycles" / "eras-2029").exists()
+    assert (tmp_path / "policies" / "lint-baseline.yaml").is_file()
+    assert not (bundled_root() / "cycles" / "eras-2030").exists()
     ex = Path(__file__).resolve().parent.parent / "examples" / "gold-silver-im"
     profile = tmp_path / "profile.yaml"
-    profile.write_text((ex / "profile.yaml").read_text(encoding="utf-8").replace("eras-2026", "eras-2029"),
+    profile.write_text((ex / "profile.yaml").read_text(encoding="utf-8").replace("eras-2026", "eras-2030"),
                        encoding="utf-8")
     for fmt in ("text", "md"):
         out = run("evaluate", "--profile", str(profile), "--programs", str(ex / "programs.csv"),

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ def lint_tree(tree: PolicyTree, today: dt.date) -> list[Finding]:
     for f in tree.targets:
         if f.policy is not None:
             out += lint_policy(f, f.policy)
+            out += unreviewed_findings(f, f.policy)
     for root in tree.roots:
         out += lint_catalogue(root, tree, today)
     return sort_findings(out)
@@ -152,8 +154,9 @@ def lint_catalogue(root: Path, tree: PolicyTree, today: dt.date) -> list[Finding
         assert f.policy and f.policy.specialty
         key = f.policy.specialty.specialty
         cur = newest_by_specialty.get(key)
+        # ordered by the cycle's own year, so a wrong `match_year` never makes another file the newest
         if cur is None or (cur.policy and cur.policy.specialty
-                           and f.policy.specialty.match_year > cur.policy.specialty.match_year):
+                           and match_year_of(f.policy.specialty.cycle) > match_year_of(cur.policy.specialty.cycle)):
             newest_by_specialty[key] = f
     for spec, f in sorted(newest_by_specialty.items()):
         p = f.policy
@@ -229,3 +232,156 @@ def _model_findings(root: Path) -> list[Finding]:
                                                       f"'{src.title}' has no URL",
                                                       "add the page's address (`url:`)")))
     return out
+
+
+# ---------------------------------------------------------------- review state
+
+def pending_numbers(p: Policy) -> list[str]:
+    """The numbers of a `reviewed: false` policy still to check: `review.pending` when `new-cycle` wrote it,
+    else every signal count, the home rule and every parameter (a file marked by hand)."""
+    if p.raw.get("reviewed", True) is not False:
+        return []
+    review = p.raw.get("review") or {}
+    if "pending" in review:
+        return [str(x) for x in review.get("pending") or []]
+    return copied_numbers(p.raw)
+
+
+def copied_numbers(raw: dict[str, Any]) -> list[str]:
+    """Dotted names of every count and parameter a copy carries over: what a reviewer must confirm."""
+    out = [f"signals.tiers.{t['name']}.count" for t in (raw.get("signals") or {}).get("tiers") or []
+           if isinstance(t, dict) and "name" in t]
+    if isinstance(raw.get("home_rule"), dict):
+        out.append("home_rule.value")
+    out += [f"parameters.{name}.value" for name in sorted(raw.get("parameters") or {})]
+    return out
+
+
+def unreviewed_findings(f: PolicyFile, p: Policy) -> list[Finding]:
+    """One error per number still copied and unchecked: an unreviewed cycle cannot pass the gate."""
+    from .validate import path_for
+
+    review = p.raw.get("review") or {}
+    origin = review.get("from") or p.supersedes or "an earlier cycle"
+    when = f" on {review['date']}" if review.get("date") else ""
+    out = []
+    for name in pending_numbers(p):
+        path = path_for(f.data, name)
+        value = _value_at(f.data, path) if path else None
+        shown = "null" if value is None else value
+        out.append(Finding("error", Problem(
+            f.display, _line(f, path or ("reviewed",)), name,
+            f"= {shown} copied from {origin}{when} and not reviewed",
+            f"set the {p.specialty.cycle if p.specialty else 'new'} value with its source, or confirm it: "
+            f"`signalwise policy review {f.display} --confirm {name}`")))
+    return out
+
+
+def _value_at(data: Any, path: YPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+# ---------------------------------------------------------------- accepted findings (the baseline)
+
+BASELINE = "lint-baseline.yaml"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    file: str
+    field: str | None
+    message: str
+    reason: str
+    line: int | None
+
+    def matches(self, finding: Finding) -> bool:
+        p = finding.problem
+        where = p.file.replace("\\", "/")
+        return ((where == self.file or where.endswith("/" + self.file))
+                and (self.field is None or self.field == p.field) and self.message in p.message)
+
+
+@dataclass
+class Gate:
+    """Lint findings split by the baseline: open ones decide the exit code; accepted ones are counted."""
+
+    open: list[Finding]
+    accepted: list[Finding]
+
+    def failing(self, strict: bool) -> list[Finding]:
+        levels = ("error", "warning") if strict else ("error",)
+        return [f for f in self.open if f.severity in levels]
+
+
+def load_baseline(path: Path) -> tuple[list[Accepted], list[Finding]]:
+    """`<root>/lint-baseline.yaml`: `accepted: [{file, field, message, reason}]`; problems as errors."""
+    from ..errors import InputError
+    from ..files import read_text
+    from ..yamlsafe import load_yaml_text
+
+    if not path.is_file():
+        return [], []
+    name = display(path)
+    try:
+        data, positions = load_yaml_text(read_text(path), name)
+    except InputError as exc:
+        return [], [Finding("error", x) for x in exc.problems]
+    entries = (data or {}).get("accepted") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return [], [Finding("error", Problem(name, 1, "accepted", "expected a list of accepted findings",
+                                             "accepted: [{file, field, message, reason}]"))]
+    out: list[Accepted] = []
+    problems: list[Finding] = []
+    for i, e in enumerate(entries):
+        line = positions.get(("accepted", i))
+        if not isinstance(e, dict):
+            problems.append(Finding("error", Problem(name, line, f"accepted[{i}]", "expected a mapping")))
+            continue
+        unknown = sorted(set(e) - {"file", "field", "message", "reason"})
+        missing = [k for k in ("file", "message", "reason") if not str(e.get(k) or "").strip()]
+        if unknown or missing:
+            what = (f"unknown key(s) {', '.join(unknown)}" if unknown else "") + \
+                ("; " if unknown and missing else "") + (f"needs {', '.join(missing)}" if missing else "")
+            problems.append(Finding("error", Problem(
+                name, line, f"accepted[{i}]", what,
+                "every accepted finding names its file, (part of) its message and the reason it is accepted")))
+            continue
+        out.append(Accepted(str(e["file"]), str(e["field"]) if e.get("field") else None, str(e["message"]),
+                            str(e["reason"]), line))
+    return out, problems
+
+
+def apply_baseline(findings: list[Finding], roots: tuple[Path, ...]) -> Gate:
+    """Accept the warnings each root's baseline lists with a reason. Errors (unreviewed numbers) are never
+    accepted; an entry that matches no finding is itself a warning, so the baseline only shrinks."""
+    entries: list[tuple[Path, Accepted]] = []
+    extra: list[Finding] = []
+    for root in roots:
+        loaded, problems = load_baseline(root / BASELINE)
+        entries += [(root, e) for e in loaded]
+        extra += problems
+    used: set[int] = set()
+    open_: list[Finding] = []
+    accepted: list[Finding] = []
+    for f in findings:
+        hit = next((i for i, (_, e) in enumerate(entries) if e.matches(f)), None)
+        if hit is None or f.severity == "info":
+            open_.append(f)
+            continue
+        used.add(hit)
+        root, e = entries[hit]
+        if f.severity == "error":
+            open_.append(f)
+            extra.append(Finding("error", Problem(display(root / BASELINE), e.line, "accepted",
+                                                  f"accepts an error ({f.problem.field}: {f.problem.message})",
+                                                  "errors cannot be accepted: fix them")))
+        else:
+            accepted.append(f)
+    for i, (root, e) in enumerate(entries):
+        if i not in used:
+            extra.append(Finding("warning", Problem(display(root / BASELINE), e.line, "accepted",
+                                                    f"accepts '{e.message}' in {e.file}, which lint no longer finds",
+                                                    "remove the entry")))
+    return Gate(sort_findings(open_ + extra), sort_findings(accepted))

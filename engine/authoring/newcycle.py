@@ -15,11 +15,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ..catalogue import Catalogue, match_year_of
 from ..errors import InputError, PolicyError, Problem
 from ..files import read_text, write_atomic
 from ..policy_load import parse_policy
+from .lint import copied_numbers
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _YEARS = re.compile(r"\b((?:19|20)\d{2})(?:-(\d{2})\b)?")
@@ -156,8 +160,38 @@ def copy_policy_text(text: str, *, old_id: str, old_version: str, specialty: str
                       after=("effective", "match_year", "application_system", "cycle"))
     text = set_scalar(text, "reviewed", "false  # set to true once every count, source and date is checked",
                       after=("supersedes",))
+    text = set_review(text, f"{old_id}@{old_version}", today, copied_numbers(_raw(text)))
     return add_changelog(text, version, today.isoformat(),
                          f"Copied from {old_id}@{old_version}; verify every count for {new_cycle} before use")
+
+
+def _raw(text: str) -> dict[str, Any]:
+    data = yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def set_review(text: str, origin: str, today: dt.date, pending: list[str]) -> str:
+    """Insert the per-number review state after `reviewed:` (replacing an earlier one)."""
+    text = drop_top_level(text, "review")
+    lines = ["review:", f"  from: {origin}", f"  date: {today.isoformat()}", "  pending:"]
+    lines += [f"    - {name}" for name in pending] if pending else []
+    if not pending:
+        lines[-1] = "  pending: []"
+    anchor = _top_level(text, "reviewed")
+    if anchor is None:
+        return text.rstrip("\n") + "\n" + "".join(f"{x}\n" for x in lines)
+    return _insert(text, _block_end(text, anchor.start()), lines)
+
+
+def drop_top_level(text: str, key: str) -> str:
+    """Remove a top-level entry (its key line and its indented block)."""
+    m = _top_level(text, key)
+    if not m:
+        return text
+    end = _block_end(text, m.start())
+    if end < len(text) and text[end - 1] != "\n":
+        end += 1
+    return text[: m.start()] + text[end:]
 
 
 def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
@@ -177,8 +211,9 @@ def plan_new_cycle(root: Path, old_cycle: str, new_cycle: str, today: dt.date,
         raise InputError([Problem("command line", None, "--to", f"{new_cycle} is not later than {old_cycle}",
                                   "new-cycle copies a cycle forward in time")])
     target_dir = (target_root or root) / "cycles" / new_cycle
-    seeded_from_root = target_root is not None and not (target_root / "guidance").is_dir()
-    if target_dir.exists() or (seeded_from_root and (root / "cycles" / new_cycle).exists()):
+    seeded_from = root / "cycles" / new_cycle if target_root is not None and not (target_root / "guidance").is_dir() \
+        else None  # the target will be seeded from `root`: its copy of the new cycle would be there already
+    if target_dir.exists() or (seeded_from is not None and seeded_from.exists()):
         raise InputError([Problem(str(target_dir), None, "--to", f"cycle folder {new_cycle} already exists",
                                   "new-cycle never overwrites: edit the files there, or remove the folder "
                                   "first")])
@@ -243,4 +278,56 @@ def seed_root(source: Path, target: Path) -> list[Path]:
             shutil.copytree(source / name, target / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
             copied.append(target / name)
+    baseline = source / "lint-baseline.yaml"  # the accepted lint findings travel with the policies they accept
+    if baseline.is_file() and not (target / baseline.name).exists():
+        shutil.copy2(baseline, target / baseline.name)
+        copied.append(target / baseline.name)
     return copied
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    cleared: list[tuple[str, str]]   # (number, why: changed | confirmed)
+    pending: list[str]
+    text: str
+
+
+def review_policy(text: str, current: dict[str, Any], origin: dict[str, Any] | None, confirm: set[str],
+                  pending: list[str], review: dict[str, Any]) -> ReviewResult:
+    """Clear each pending number whose value differs from the copied policy's, or that the author confirms;
+    once none is left, drop the `review:` block and write `reviewed: true`."""
+    from .validate import path_for
+
+    def value(data: dict[str, Any] | None, name: str) -> Any:
+        if data is None:
+            return _MISSING
+        path = path_for(data, name)
+        if len(path) != len(name.split(".")):  # tier and parameter names hold no dots
+            return _MISSING
+        node: Any = data
+        for part in path:
+            node = node[part]
+        return node
+
+    cleared: list[tuple[str, str]] = []
+    left: list[str] = []
+    for name in pending:
+        if "all" in confirm or name in confirm:
+            cleared.append((name, "confirmed"))
+        elif origin is not None and value(current, name) != value(origin, name):
+            cleared.append((name, "changed"))
+        else:
+            left.append(name)
+    if left:
+        today = dt.date.fromisoformat(str(review["date"])) if review.get("date") else dt.date.today()
+        text = set_review(text, str(review.get("from") or ""), today, left)
+    else:
+        text = drop_top_level(text, "review")
+        m = _top_level(text, "reviewed")
+        if m:
+            text = text[: m.start(1)] + "true" + text[m.end(1):]
+    return ReviewResult(cleared, left, text)
+
+
+_MISSING: Any = object()
+

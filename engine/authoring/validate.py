@@ -66,6 +66,7 @@ def validate_tree(tree: PolicyTree) -> list[Finding]:
             findings.extend(_supersedes_findings(f, f.policy, tree.known()))
             findings.extend(_specialty_findings(f, f.policy))
     findings.extend(_duplicate_policy_ids(tree))
+    findings.extend(cycle_findings(tree))
     files = tree.by_display()
     return sort_findings([Finding(x.severity, locate(x.problem, files)) for x in findings])
 
@@ -184,8 +185,8 @@ def _supersedes_findings(f: PolicyFile, p: Policy, known: dict[str, Policy]) -> 
         return [Finding("error", Problem(f.display, line, "supersedes", "a policy cannot supersede itself"))]
     old = known.get(old_id)
     if old is None:
-        return [Finding("warning", Problem(f.display, line, "supersedes",
-                                           f"names '{p.supersedes}', but no policy '{old_id}' was found",
+        return [Finding("error", Problem(f.display, line, "supersedes",
+                                         f"names '{p.supersedes}', but no policy '{old_id}' was found",
                                            "check the id, or remove `supersedes` if there was no earlier "
                                            "policy"))]
     if old.version != old_version:
@@ -193,6 +194,51 @@ def _supersedes_findings(f: PolicyFile, p: Policy, known: dict[str, Policy]) -> 
                                            f"names version {old_version} of '{old_id}', which is at "
                                            f"{old.version} ({old.file})", f"write `{old_id}@{old.version}`"))]
     return []
+
+
+def _system_year(cycle: str) -> tuple[str, int]:
+    m = re.match(r"^(.*)-(\d{4})$", cycle)
+    return (m.group(1), int(m.group(2))) if m else (cycle, 0)
+
+
+def cycle_findings(tree: PolicyTree) -> list[Finding]:
+    """Cycles checked against each other: `match_year` agrees with the cycle's year, and one system's
+    cycles of a specialty have effective windows that follow each other without overlapping. The later
+    policy is blamed, at its own `effective.from` line, when either file is one the author named."""
+    out: list[Finding] = []
+    targets = {f.path.resolve() for f in tree.targets}
+    for f in tree.targets:
+        info = f.policy.specialty if f.policy else None
+        if info is None:
+            continue
+        year = _system_year(info.cycle)[1]
+        if year and info.match_year != year:
+            out.append(Finding("error", Problem(
+                f.display, _line(f, ("match_year",)), "match_year",
+                f"{info.match_year} disagrees with cycle '{info.cycle}'",
+                f"a {info.cycle} policy is for the {year} Match: write `match_year: {year}`")))
+    chains: dict[tuple[Any, str, str], list[PolicyFile]] = {}
+    for f in tree.files:
+        info = f.policy.specialty if f.policy else None
+        if info is None or f.policy is None or not (f.policy.effective_from and f.policy.effective_to):
+            continue
+        chains.setdefault((f.root, _system_year(info.cycle)[0], info.specialty), []).append(f)
+    for files in chains.values():
+        ordered = sorted(files, key=lambda x: (_system_year(x.policy.specialty.cycle)[1]
+                                               if x.policy and x.policy.specialty else 0, x.display))
+        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+            if not ({prev.path.resolve(), nxt.path.resolve()} & targets):
+                continue
+            a, b = prev.policy, nxt.policy
+            assert a is not None and b is not None
+            if str(b.effective_from) <= str(a.effective_to):
+                out.append(Finding("error", Problem(
+                    nxt.display, _line(nxt, ("effective", "from")), "effective",
+                    f"{b.id} opens on {b.effective_from}, before {a.id} ends on {a.effective_to} "
+                    f"({prev.display}): the windows overlap",
+                    f"a cycle starts after the previous one ends: set `effective.from` after {a.effective_to}, "
+                    f"or correct {prev.display}")))
+    return out
 
 
 def _duplicate_policy_ids(tree: PolicyTree) -> list[Finding]:
