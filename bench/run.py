@@ -41,6 +41,8 @@ DOC = ROOT / "docs" / "performance.md"
 PROGRAM_SIZES = (50, 200, 1000, 5000)
 COHORT_SIZES = (1, 100, 1000)
 DEPS_IMPORT = "import durable.engine, yaml, jsonschema, click"
+CLICK_IMPORT = "import click"
+COLD_SIZES = (40, 200, 1000)  # cold `signalwise evaluate`, interleaved with the floors (issue 15)
 
 
 # ---------------------------------------------------------------- statistics
@@ -84,6 +86,8 @@ def child_env(bytecode: bool = True) -> dict[str, str]:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache-never-written")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["SIGNALWISE_CACHE_DIR"] = str(WORK / "policy-cache")  # never the user's own policy cache
+    env.pop("SIGNALWISE_NO_CACHE", None)
     return env
 
 
@@ -178,7 +182,7 @@ def signalwise_cmd() -> list[str]:
 
 def prepare_inputs(quick: bool) -> dict[str, Path]:
     paths: dict[str, Path] = {}
-    for n in PROGRAM_SIZES:
+    for n in sorted(set(PROGRAM_SIZES) | set(COLD_SIZES)):
         folder = WORK / "inputs" / f"programs-{n}"
         if not (folder / "programs.csv").is_file():
             write_applicant(folder, seed=1, n_programs=n)
@@ -245,8 +249,10 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         "evaluate_no_bytecode_cache": timed(startup_cmd, rep, child_env(bytecode=False), expect=(2,)),
         "importtime": importtime_breakdown(env),
     }
+    log("cold CLI: floors, --help and evaluate at 40/200/1,000 programs, interleaved")
+    results["cold"] = cold_runs(sw, paths, rep * 2 if not quick else rep + 2, env)
     log("policy load + compile (fresh process each run)")
-    pol = [worker(["policy"], env) for _ in range(rep)]
+    pol = [worker(["policy"], dict(env, SIGNALWISE_NO_CACHE="1")) for _ in range(rep)]  # the uncached cost
     results["policy"] = {k: stats([p[k] for p in pol]) for k in ("load_s", "check_s", "compile_s",
                                                                   "load_compile_s")}
     results["policy"]["rules"] = pol[0]["rules"]
@@ -334,6 +340,47 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def cold_runs(sw: list[str], paths: dict[str, Path], rounds: int, env: dict[str, str]) -> dict[str, Any]:
+    """Every command once per round, in the same order each round, so a burst of load on the machine hits
+    them all alike: the floors (bare interpreter, the dependencies' imports, click alone), `--help`, and
+    `signalwise evaluate` writing a JSON report at each size, with the policy cache filled (as for every
+    run after a user's first) and with it turned off (`SIGNALWISE_NO_CACHE=1`). One warm-up round first."""
+    out_dir = WORK / "cold-out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nocache = dict(env, SIGNALWISE_NO_CACHE="1")
+    cmds: dict[str, tuple[list[str], dict[str, str]]] = {
+        "python_bare": ([sys.executable, "-c", "pass"], env),
+        "import_deps": ([sys.executable, "-c", DEPS_IMPORT], env),
+        "import_click": ([sys.executable, "-c", CLICK_IMPORT], env),
+        "help": ([*sw, "--help"], env),
+    }
+    for n in COLD_SIZES:
+        folder = paths[f"programs-{n}"]
+        cmd = [*sw, "evaluate", "--profile", str(folder / "profile.yaml"), "--programs",
+               str(folder / "programs.csv"), "--format", "json", "-o", str(out_dir / f"{n}.json")]
+        cmds[f"evaluate_{n}"] = (cmd, env)
+        cmds[f"evaluate_{n}_no_cache"] = (cmd, nocache)
+    samples: dict[str, list[float]] = {k: [] for k in cmds}
+    failures: list[str] = []
+    for round_ in range(rounds + 1):
+        for key, (cmd, e) in cmds.items():
+            try:
+                wall = run_once(cmd, e).wall
+            except Crash as exc:
+                failures.append(f"{key}: {exc}")
+                continue
+            if round_:
+                samples[key].append(wall)
+    res: dict[str, Any] = {k: {"wall": stats(v), "samples_s": [round(x, 5) for x in v]} for k, v in samples.items()}
+    res["failed_runs"] = failures
+    res["rounds"] = rounds
+    floor = statistics.median(samples["import_deps"])
+    res["ratios"] = {k: round(statistics.median(v) / floor, 2) for k, v in samples.items() if v}
+    click_floor = statistics.median(samples["import_click"])
+    res["ratios_vs_click"] = {"help": round(statistics.median(samples["help"]) / click_floor, 2)}
+    return res
+
+
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, each with the measured value and, when missed, by how much."""
     out = []
@@ -364,8 +411,17 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         "evaluate() with policies compiled")
     add("growth: 1,000 / 200 programs", ratio(e1000, e200), 6.0, "x", f"{ms(e1000)} / {ms(e200)}")
     floor = med(r["floors"]["import_deps"]["wall"])
-    help_ = med(r["startup"]["help"]["wall"])
-    add("`signalwise --help` vs import floor", ratio(help_, floor), 1.5, "x", f"{ms(help_)} / {ms(floor)}")
+    cold = r["cold"]
+    cfloor, cclick, chelp = (med(cold[k]["wall"]) for k in ("import_deps", "import_click", "help"))
+    add("cold `signalwise --help` vs import floor (same interleaved run)", ratio(chelp, cfloor), 0.6, "x",
+        f"{ms(chelp)} / {ms(cfloor)}")
+    add("cold `signalwise --help` vs click-only floor (same interleaved run)", ratio(chelp, cclick), 1.5, "x",
+        f"{ms(chelp)} / {ms(cclick)}")
+    c200, c1000 = med(cold["evaluate_200"]["wall"]), med(cold["evaluate_1000"]["wall"])
+    add("cold `signalwise evaluate`, 200 programs, vs import floor (same interleaved run)", ratio(c200, cfloor),
+        2.0, "x", f"{ms(c200)} / {ms(cfloor)}")
+    add("cold `signalwise evaluate`: 1,000 / 200 programs", ratio(c1000, c200), 5.0, "x",
+        f"{ms(c1000)} / {ms(c200)}")
     ev = med(r["startup"]["evaluate"]["wall"])
     add("`signalwise evaluate` start-up vs import floor", ratio(ev, floor), 1.5, "x", f"{ms(ev)} / {ms(floor)}")
     for n in PROGRAM_SIZES:
@@ -424,6 +480,21 @@ def table(r: dict[str, Any]) -> str:
                        ("evaluate_no_bytecode_cache", "`signalwise evaluate` start-up, no bytecode cache")):
         w = st[key]["wall"]
         lines.append(f"| {label} | {fmt(w)} | {w['median'] / floor:.2f}x |")
+    cold = r["cold"]
+    cfloor = cold["import_deps"]["wall"]["median"]
+    lines += ["", f"Cold CLI runs, interleaved ({cold['rounds']} rounds, every command once per round; "
+              "`evaluate` writes a JSON report; policy cache filled unless noted):", "",
+              "| command | wall time | vs import floor |", "|---|---|---|"]
+    labels = {"python_bare": "floor: `python -c pass`",
+              "import_deps": "**floor: import durable-rules, PyYAML, jsonschema, click**",
+              "import_click": "floor: import click", "help": "`signalwise --help`"}
+    for n in COLD_SIZES:
+        labels[f"evaluate_{n}"] = f"`signalwise evaluate`, {n:,} programs"
+        labels[f"evaluate_{n}_no_cache"] = f"`signalwise evaluate`, {n:,} programs, `SIGNALWISE_NO_CACHE=1`"
+    for key, label in labels.items():
+        w = cold[key]["wall"]
+        lines.append(f"| {label} | {fmt(w)} | {w['median'] / cfloor:.2f}x |" if w.get("n") else
+                     f"| {label} | failed | |")
     pol = r["policy"]
     lines += ["", f"Policy load + compile ({pol['policies']} policy files, {pol['rules']} rules; fresh "
               f"process): {fmt(pol['load_compile_s'])} (load and validate {pol['load_s']['median']:.1f} ms, "
@@ -484,6 +555,7 @@ def run_errors(r: dict[str, Any]) -> list[str]:
     out = [e for x in r["inprocess"].values() for e in x.get("errors", [])]
     out += [e for x in r["cli_evaluate"].values() for e in x.get("failed_runs", [])]
     out += [e for x in r["startup"].values() if isinstance(x, dict) for e in x.get("failed_runs", [])]
+    out += r.get("cold", {}).get("failed_runs", [])
     for c in r.get("cohorts", {}).values():
         out += c.get("inprocess_errors", []) + c.get("batch_errors", [])
     return out

@@ -65,6 +65,7 @@ cli.add_command(schema_group)
 cli.add_command(track_command)
 cli.add_command(__import__("signalwise.cli.batch_cmd", fromlist=["batch_command"]).batch_command)
 cli.add_command(__import__("signalwise.cli.explain_cmd", fromlist=["explain_command"]).explain_command)
+cli.add_command(__import__("signalwise.cli.cache_cmd", fromlist=["cache_group"]).cache_group)
 cli.add_command(__import__("signalwise.cli.compare_cmd", fromlist=["compare_command"]).compare_command)
 
 

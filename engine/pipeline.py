@@ -181,10 +181,16 @@ _CHECKED: set[str] = set()
 
 
 def _check_once(ps: PolicySet) -> None:
-    """Semantic checks depend only on the policies' content: run them once per process per policy set."""
+    """Semantic checks depend only on the policies' content (and signalwise's code): run them once per
+    process per policy set, and once across runs through the policy cache's marker."""
+    from . import policy_cache
+
     key = policy_set_key(ps)
     if key not in _CHECKED:
-        check_policy_set(ps)
+        content = [(p.ref, p.sha256) for p in ps.policies]
+        if not policy_cache.was_checked(content):  # a previous run with the same code checked the same set
+            check_policy_set(ps)
+            policy_cache.mark_checked(content)
         _CHECKED.add(key)
 
 

@@ -47,7 +47,20 @@ def load_policy_file(path: str | FsPath, display: str | None = None) -> Policy:
 
 
 def parse_policy(text: str, name: str) -> Policy:
-    """Parse policy text (already read) into a `Policy`."""
+    """Parse policy text (already read) into a `Policy`; a cached parse of the same text is used when
+    present (engine/policy_cache.py), and a fresh one is stored."""
+    from . import policy_cache
+
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    cached = policy_cache.lookup(text)
+    if cached is not None:
+        return _build(cached[0], cached[1], name, sha)
+    data, positions = _parse_and_validate(text, name)
+    policy_cache.store(text, data, positions)
+    return _build(data, positions, name, sha)
+
+
+def _parse_and_validate(text: str, name: str) -> tuple[dict[str, Any], dict[Path, int]]:
     try:
         data, positions = load_yaml_text(text, name, max_nodes=MAX_POLICY_NODES)
     except PolicyError:
@@ -60,8 +73,7 @@ def parse_policy(text: str, name: str) -> Policy:
     problems = schema_problems("policy", data, name, positions)
     if problems:
         raise PolicyError(problems)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return _build(data, positions, name, sha)
+    return data, positions
 
 
 def _src(value: Any) -> SourceRef | None:

@@ -128,6 +128,9 @@ def test_csv_wrong_type_names_line_and_column(tmp_path: Path) -> None:
     bad = set_cell(PROGRAMS, 3, "interest", "three")
     assert_input_error(run_cli(*write_inputs(tmp_path, programs=bad)),
                        "programs.csv:4: interest: got 'three'; expected a whole number")
+    bad = set_cell(PROGRAMS, 3, "img_share", "lots")  # a decimal column too
+    assert_input_error(run_cli(*write_inputs(tmp_path, programs=bad)), "programs.csv:4: img_share",
+                       "expected a number")
 
 
 def test_csv_number_with_underscores_is_refused(tmp_path: Path) -> None:
@@ -544,6 +547,8 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_bad_signals_option_is_explained(tmp_path: Path) -> None:
     for value in ("gold=three", "-1", "", "101", "gold=3,gold=4"):
         assert_input_error(run_cli(*write_inputs(tmp_path), "--signals", value), "--signals")
+    # the hint shows the form it expects (kept from tests/test_cli_inputs.py's copy of this test)
+    assert_input_error(run_cli(*write_inputs(tmp_path), "--signals", "gold=three"), "--signals", "gold=3,silver=12")
 
 
 @pytest.mark.parametrize("value", ["²", "7²", "①"])
