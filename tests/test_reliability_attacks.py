@@ -201,7 +201,7 @@ def _trivial_rules(n: int, prefix: str = "attack.trivial") -> str:
   - id: {prefix}-{i}
     title: Never fires {i}
     phase: eligibility
-    when: [{{fact: program, as: p, where: {{interest: {{gt: {1000 + i}}}}}}}]
+    when: [{{fact: program, as: p, where: {{name: "never-{i}"}}}}]
     then: [{{assert: {{fact: status_vote, set: {{program: $p.id, status: excluded}}}}}}]
     because: never
     source: t
