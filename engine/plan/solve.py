@@ -33,7 +33,7 @@ flow problem; the best of them is the plan. Scores are exact to 1e-6 points, gai
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 
@@ -93,13 +93,17 @@ def solve(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], *, stra
         raise ValueError("duplicate program ids among candidates")
     started = time.perf_counter()
     model = _Model(sorted(candidates, key=lambda c: c.program), list(quotas), strategy, rates, institution_scope)
-    best: tuple[int, dict[str, str]] | None = None
-    solves = 0
-    for barred, forced in model.thresholds():
-        solves += 1
-        result = model.run(barred, forced)
-        if result is not None and (best is None or result[0] < best[0]):
-            best = result
+    # Without its precedence groups the problem is a relaxation: when its optimum already keeps every group,
+    # it is the plan, and no threshold needs solving.
+    best = model.run(frozenset(), frozenset())
+    solves = 1
+    if best is not None and not model.keeps_precedence(best[1]):
+        best = None
+        for barred, forced in model.thresholds():
+            solves += 1
+            result = model.run(barred, forced)
+            if result is not None and (best is None or result[0] < best[0]):
+                best = result
     decisions = best[1] if best is not None else {}
     levels = [q.level for q in quotas]
     ordered = dict(sorted(decisions.items(), key=lambda kv: (levels.index(kv[1]), kv[0])))
@@ -122,6 +126,25 @@ class _Model:
                         for c in cands if c.open}
         n = len(cands)
         self.tie = {c.program: int(round((c.rating or 0.0) * 1000)) * (n + 1) + (n - k) for k, c in enumerate(cands)}
+
+    def keeps_precedence(self, decisions: Mapping[str, str]) -> bool:
+        """Does a plan keep every precedence group (no later-side program signaled while a first-side one
+        rated at least as high, able to take a signal and not covered by its institution, waits)?"""
+        held = {c.institution for c in self.cands if c.program in decisions and self.scope and c.institution}
+        for c in self.cands:
+            if c.program not in decisions:
+                continue
+            for g in c.precedence:
+                if g.side != "later":
+                    continue
+                for w in self.cands:
+                    if w.program in decisions or not self.allowed.get(w.program):
+                        continue
+                    if not (w.eligible or c.reserve) or (self.scope and w.institution in held and w.institution):
+                        continue
+                    if any(h.group == g.group and h.side == "first" and h.rank >= g.rank for h in w.precedence):
+                        return False
+        return True
 
     def thresholds(self) -> list[tuple[frozenset[str], frozenset[str]]]:
         """(barred, forced) per combination of thresholds, one per precedence group and class."""
