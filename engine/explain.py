@@ -434,7 +434,7 @@ class _Sentences:
         level = cl.competed_for
         fit = self.plan.candidates[pid].fit
         facts = {"allocation": {"fact": "allocation", "program": pid, **cl.to_json()}}
-        if cl.kind in ("signaled", "beyond-range", "spare") and level is not None:
+        if cl.kind in ("signaled", "signaled-below-range", "beyond-range", "spare") and level is not None:
             count = sum(1 for p in self.ev.allocation.picks if p.level == level and p.fit == fit)
             common = {"a_level": _a_level(level), "level_signal": tier_label(level), "fit": fit,
                       "value_text": self.value_text(cl.value), "count": count,
@@ -463,8 +463,8 @@ class _Sentences:
                                   self.msg("allocation.beyond-range", why=why, **common))
             rank = next(p.rank for p in self.ev.allocation.picks if p.program == pid)
             fit_programs = f"{count} {fit} program" + ("" if count == 1 else "s")
-            return self.entry("allocation.signaled", level, facts,
-                              self.msg("allocation.signaled", rank=rank, fit_programs=fit_programs, **common))
+            key = "allocation.signaled.below-range" if cl.kind == "signaled-below-range" else "allocation.signaled"
+            return self.entry(key, level, facts, self.msg(key, rank=rank, fit_programs=fit_programs, **common))
         if cl.kind == "covered":
             owner = self.ev.allocation.covered.get(pid, "")
             return self.entry("allocation.covered", None, facts, self.msg("allocation.covered", covered_by=owner))

@@ -13,6 +13,7 @@ _PICK = frozenset({"a_level", "level_signal", "fit", "value_text", "count", "ran
 _LEFT = frozenset({"level_signal", "fit", "value_text", "range_text"})
 MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "allocation.signaled": _PICK | {"rank", "fit_programs"},
+    "allocation.signaled.below-range": _PICK | {"rank", "fit_programs"},
     "allocation.beyond-range": _PICK | {"why"},
     "allocation.beyond.none-left": frozenset({"short"}),
     "allocation.beyond.held": frozenset({"short", "others"}),

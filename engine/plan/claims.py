@@ -36,7 +36,7 @@ class Claim:
     outranked_by: tuple[str, ...] = ()
     held_back_by: str | None = None
     tied_with: tuple[str, ...] = ()
-    kind: str = "unsignaled"          # signaled | spare | beyond-range | unsignaled | excluded | exempt | ...
+    kind: str = "unsignaled"          # signaled | signaled-below-range | spare | beyond-range | unsignaled | ...
     waiting: tuple[str, ...] = ()     # held back by a group: first-side programs still without a signal
     short_fits: tuple[str, ...] = ()  # beyond-range picks: fits left below their minimum at this level
     others_left: tuple[str, ...] = ()  # beyond-range picks: unsignaled programs of those fits that could take it
@@ -212,7 +212,9 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
                     held = "lower-value"
             return Claim(c.program, metric, value, level, held_back_by=None, tied_with=tied, kind="beyond-range",
                          short_fits=short, others_left=left, others_why=held)
-        return Claim(c.program, metric, value, level, tied_with=tied, kind="signaled")
+        below = bool(q.ranges) and plan.count(c.fit, level) < lo
+        return Claim(c.program, metric, value, level, tied_with=tied, kind="signaled-below-range" if below
+                     else "signaled")
     if not c.open:
         return Claim(c.program, metric, None, None, held_back_by=status, kind=status)
     covered = plan.covered_by(c)
@@ -301,8 +303,13 @@ def _check_signaled(plan: PlanView, cl: Claim, c: Candidate) -> list[str]:
             if not (plan.waiting_first(plan.candidates[p], reserve_too=False) or plan.covered_by(plan.candidates[p])
                     or required):
                 bad.append(f"{c.program}: a spare signal while eligible {p} could take {level}")
+    q = plan.quotas[level]
+    n, (lo, hi) = plan.count(c.fit, level), q.fit_range(c.fit)
+    if cl.kind == "signaled" and q.ranges and not lo <= n <= hi:
+        bad.append(f"{c.program}: said to be within its fit's range at {level}, but {n} is not in {lo}-{hi}")
+    if cl.kind == "signaled-below-range" and not n < lo:
+        bad.append(f"{c.program}: said to be below its fit's range at {level}, but {n} is not below {lo}")
     if cl.kind == "beyond-range":
-        q = plan.quotas[level]
         if plan.count(c.fit, level) <= q.fit_range(c.fit)[1]:
             bad.append(f"{c.program}: said to be beyond its range, but the range is not exceeded")
         short = tuple(f for f in sorted(set(q.ranges)) if plan.count(f, level) < q.fit_range(f)[0])
