@@ -21,48 +21,18 @@ from signalwise.engine.plan.optimize import (
 from signalwise.engine.plan.outcome import NONE, Rate
 from signalwise.engine.plan.quotas import Candidate, LevelQuota
 
-FITS = ("reach", "target", "safety")
+from .test_allocation_model import Instance, random_instance  # reserves, precedence groups, institutions
+
 TOL = 1e-7
 
-Instance = tuple[list[Candidate], list[LevelQuota], dict[str, dict[str, Any]], bool]
 
-
-def random_instance(rng: random.Random, max_programs: int = 6) -> Instance:
-    n = rng.randint(1, max_programs)
-    if rng.random() < 0.5:
-        tiers = [("signal", rng.randint(0, 3))]
-    else:
-        tiers = [("gold", rng.randint(0, 2)), ("silver", rng.randint(1, 3))]
-    quotas = []
-    for level, count in tiers:
-        if rng.random() < 0.1:
-            quotas.append(LevelQuota(level, count, None, {}, (), ()))
-            continue
-        ranges = {}
-        for f in FITS:
-            if rng.random() < 0.85:
-                lo = rng.randint(0, 2)
-                ranges[f] = (lo, lo + rng.randint(0, 2))
-        fill = tuple(f for f in rng.sample(FITS, 3) if f in ranges and rng.random() < 0.7)
-        overflow = tuple(rng.sample(FITS, rng.randint(0, 2)))
-        quotas.append(LevelQuota(level, count, "row", ranges, fill, overflow))
-    levels = [t for t, _ in tiers]
-    cands = []
-    rates: dict[str, dict[str, Any]] = {}
-    for i in range(n):
-        pid = f"P{i:02d}"
-        blocked = frozenset(t for t in levels if rng.random() < 0.15)
-        inst = rng.choice([None, None, "I1", "I2"])
-        fit = rng.choice(FITS + ("unknown",) if rng.random() < 0.1 else FITS)
-        cands.append(Candidate(pid, fit, rng.random() < 0.85, float(rng.randint(0, 5)), blocked, inst))
-        base = round(rng.random() * 0.5, 3)
-        row: dict[str, Any] = {NONE: base}
-        for t in levels:
-            row[t] = round(min(1.0, base + rng.uniform(-0.1, 0.5)), 3)
-        if rng.random() < 0.1:
-            row[rng.choice(levels)] = None
-        rates[pid] = row
-    return cands, quotas, rates, rng.random() < 0.5
+def test_a_spare_signal_to_a_reserve_program_is_a_valid_plan() -> None:
+    """A reserve program may take a signal nothing eligible can use; `compare` once called that plan broken."""
+    cands = [Candidate("E", "target", True, 5.0, rating=3.0), Candidate("R", "reach", False, 4.0, reserve=True)]
+    q = LevelQuota("signal", 2, "r", {"target": (1, 2), "reach": (0, 1)}, ("target",), ())
+    plan = optimize(cands, [q], {}, "guide")
+    assert plan.decisions == {"E": "signal", "R": "signal"}
+    assert not hard_violations(plan.decisions, cands, [q], institution_scope=False, strategy="guide")
 
 
 def test_gain_plan_never_below_guide_plan() -> None:
@@ -189,7 +159,7 @@ def test_never_violates_a_constraint(inst: Instance, strategy: str) -> None:
     assert not hard_violations(plan.decisions, cands, quotas, institution_scope=scope, strategy=strategy)
     by_id = {c.program: c for c in cands}
     for p, t in plan.decisions.items():
-        assert by_id[p].eligible and t not in by_id[p].blocked_levels
+        assert by_id[p].open and t not in by_id[p].blocked_levels   # eligible, or a reserve's spare signal
     assert len(plan.decisions) == len(set(plan.decisions))
     for q in quotas:
         assert plan.used[q.level] <= q.count

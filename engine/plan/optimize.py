@@ -99,8 +99,8 @@ def hard_violations(decisions: Mapping[str, str], candidates: Sequence[Candidate
         if tier not in tiers:
             out.append(f"{pid}: unknown tier {tier}")
             continue
-        if not c.eligible:
-            out.append(f"{pid}: not eligible")
+        if not c.open:
+            out.append(f"{pid}: may take no signal (neither eligible nor kept for a spare signal)")
         if tier in c.blocked_levels:
             out.append(f"{pid}: {tier} is blocked")
     out += precedence_violations(candidates, quotas, decisions, institution_scope=institution_scope)
@@ -272,50 +272,11 @@ def neighbours(decisions: Mapping[str, str], candidates: Sequence[Candidate], qu
                 delta = g(b, ta) + g(a, tb) - g(a, ta) - g(b, tb)
                 moves.append(Move("swap", ta, b, a, tb, delta))
     if any(c.precedence for c in candidates):  # keep only moves that respect precedence groups (must-have first)
-        keeps = _PrecedenceCheck(candidates, quotas, decisions, institution_scope)
-        moves = [mv for mv in moves if keeps(mv)]
+        moves = [mv for mv in moves if mv.kind == "swap"   # a swap keeps who holds a signal
+                 or not precedence_violations(candidates, quotas, mv.apply(decisions),
+                                              institution_scope=institution_scope)]
     moves.sort(key=lambda mv: (-mv.delta, mv.kind, mv.tier, mv.to_program or "", mv.from_program or ""))
     return moves
-
-
-class _PrecedenceCheck:
-    """Does one move keep every precedence group? Only the program gaining a signal and the one losing it
-    change, so each move is checked against those two instead of re-checking the whole plan."""
-
-    def __init__(self, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
-                 institution_scope: bool) -> None:
-        levels = {q.level for q in quotas if q.usable > 0}
-        self.by_id = {c.program: c for c in candidates}
-        self.decisions = decisions
-        self.scope = institution_scope
-        self.firsts: dict[str, list[tuple[float, str]]] = defaultdict(list)
-        for c in candidates:
-            if c.open and levels - c.blocked_levels:
-                for g in c.precedence:
-                    if g.side == "first":
-                        self.firsts[g.group].append((g.rank, c.program))
-
-    def __call__(self, mv: Move) -> bool:
-        if mv.kind == "swap":
-            return True
-        after = set(self.decisions) - {mv.from_program} | ({mv.to_program} if mv.to_program else set())
-        held = {self.by_id[p].institution for p in after if self.scope and self.by_id[p].institution}
-        if mv.to_program is not None:
-            for g in self.by_id[mv.to_program].precedence:
-                if g.side == "later" and any(
-                        rank >= g.rank and w not in after and w != mv.to_program
-                        and not (self.by_id[w].institution and self.by_id[w].institution in held)
-                        and (self.by_id[w].eligible or self.by_id[mv.to_program].reserve)
-                        for rank, w in self.firsts[g.group]):
-                    return False
-        if mv.from_program is not None and mv.from_program not in after:
-            for g in self.by_id[mv.from_program].precedence:
-                if g.side == "first" and any(
-                        h.group == g.group and h.side == "later" and h.rank <= g.rank
-                        and (self.by_id[mv.from_program].eligible or self.by_id[p].reserve)
-                        for p in after for h in self.by_id[p].precedence):
-                    return False
-        return True
 
 
 def _add(dist: list[float], p: float) -> list[float]:
