@@ -92,6 +92,12 @@ class Catalogue:
     def specialties(self, cycle: str) -> list[str]:
         return [p.stem for p in _yaml_files(self.root / "cycles" / cycle)]
 
+    def ids(self, field: str) -> list[str]:
+        """The known ids of a profile field (`specialty` or `cycle`), for did-you-mean hints."""
+        if field == "cycle":
+            return self.cycles()
+        return sorted({s for c in self.cycles() for s in self.specialties(c)}) if field == "specialty" else []
+
     def specialty_path(self, cycle: str, specialty: str) -> Path:
         return self.root / "cycles" / cycle / f"{specialty}.yaml"
 

@@ -13,9 +13,9 @@ from typing import Any
 from .catalogue import match_year_of
 from .errors import InputError, PolicyError, Problem
 from .model import PolicySet
+from .policy_limits import MAX_TIERS
 
 _SPEC = re.compile(r"\s*([a-z]{1,20})\s*=\s*([0-9]{1,6})\s*")
-MAX_TIERS = 4  # ERAS has at most two (gold, silver); each tier adds fields to the context fact
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -77,32 +77,31 @@ def apply_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> dict[str
     return out
 
 
-def load_profile(path: str | FsPath) -> Profile:
+def load_profile(path: str | FsPath, known_ids: Callable[[str], list[str]] | None = None) -> Profile:
+    """`known_ids(field)` lists the catalogue's ids for `specialty` and `cycle`, for did-you-mean hints; the
+    caller passes it because the catalogue is a later stage than loading."""
     name = str(path)
     text = read_text(path)
     data, positions = load_yaml_text(text, name)
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, None, "a profile must be a mapping of fields",
                                   "start with `specialty:`, `cycle:` and `applicant:`")])
-    problems = [_in_applicant_words(p, data) for p in schema_problems("profile", data, name, positions)]
+    problems = [_in_applicant_words(p, data, known_ids) for p in schema_problems("profile", data, name, positions)]
     if problems:
         raise InputError(capped(problems, name))
     return Profile(apply_defaults(load_schema("profile"), data), name, positions, text)
 
 
-def _in_applicant_words(problem: Problem, data: dict[str, Any]) -> Problem:
+def _in_applicant_words(problem: Problem, data: dict[str, Any],
+                        known_ids: Callable[[str], list[str]] | None) -> Problem:
     """`specialty: Internal Medicine` -> "did you mean 'internal-medicine'?" instead of a regular expression."""
     if problem.field not in ("specialty", "cycle"):
         return problem
-    from .catalogue import Catalogue, bundled_root
-
     value = data.get(problem.field)
-    cat = Catalogue(bundled_root())
+    options = known_ids(problem.field) if known_ids else []
     if problem.field == "specialty":
-        options = sorted({s for c in cat.cycles() for s in cat.specialties(c)})
         example = "a specialty id such as internal-medicine"
     else:
-        options = cat.cycles()
         example = "a cycle id such as eras-2026 (the application system and the Match year)"
     slug = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") if value is not None else ""
     if slug.isdigit() and f"eras-{slug}" in options:  # `cycle: 2023`: most cycles are ERAS ones

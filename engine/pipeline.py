@@ -96,7 +96,7 @@ def load_inputs(req: Request) -> tuple[Profile, Shortlist]:
     problems: list[Problem] = []
     profile = shortlist = None
     try:
-        profile = load_profile(req.profile)
+        profile = load_profile(req.profile, Catalogue(Path(req.policies) if req.policies else bundled_root()).ids)
     except InputError as exc:
         problems.extend(exc.problems)
     try:

@@ -37,6 +37,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import signalwise.engine as _engine
+
 CACHE_ENV = "SIGNALWISE_CACHE_DIR"
 NO_CACHE_ENV = "SIGNALWISE_NO_CACHE"
 FORMAT = "signalwise-policy-cache/1"
@@ -67,7 +69,7 @@ def code_digest() -> str:
     for entry in sorted(schemas.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
-    here = Path(__file__).resolve().parent
+    here = Path(_engine.__file__).resolve().parent  # the whole engine package, whatever module this is
     for path in sorted(here.rglob("*.py")):
         h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

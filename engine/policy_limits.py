@@ -19,7 +19,6 @@ from typing import Any
 
 from .capacity import rule_usage
 from .compiler import all_rules, rule_definition
-from .context import MAX_TIERS
 from .errors import Problem
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, Test
 from .values import MAX_MAGNITUDE
@@ -37,6 +36,7 @@ MAX_RESOLUTIONS = 50         # resolutions of a policy set (bundled: 3)
 MAX_STAGES = 20              # stages (bundled: 8)
 MAX_CALENDAR_ITEMS = 500     # `seasons` and `interview_targets` entries of a policy (bundled: about 60)
 MAX_PACE_POINTS = 100        # points of the `pace` curve (bundled: 5)
+MAX_TIERS = 4  # ERAS has at most two (gold, silver); each tier adds fields to the context fact
 MAX_SIGNAL_TIERS = MAX_TIERS  # signal tiers of a specialty, as for --signals (ERAS: at most 2)
 MAX_MESSAGE_WIDTH = 40       # width in a message's format spec, e.g. {score:>6}
 _MESSAGE_SPEC = re.compile(r"[<>^]?([0-9]{1,12})?")
