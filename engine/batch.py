@@ -213,7 +213,7 @@ def evaluate_applicant(task: Task) -> Outcome:
     from .explain import build_report
     from .files import write_atomic
     from .pipeline import Request, evaluate
-    from .render import RENDERERS
+    from .render import render_report
 
     app = task.applicant
     start = time.perf_counter()
@@ -235,7 +235,7 @@ def evaluate_applicant(task: Task) -> Outcome:
                       parse_signals_option(signals) if signals is not None else None, opts.get("policies"),
                       opts.get("strategy") or "guide")
         report = build_report(evaluate(req))
-        text = RENDERERS[task.fmt](report, verbose=bool(opts.get("verbose")))
+        text = render_report(report, task.fmt, verbose=bool(opts.get("verbose")), template_dir=opts.get("template"))
         outcome = summarise(app.name, report, report_name(app.name, task.fmt))
         outcome.seconds = time.perf_counter() - start
         write_atomic(task.outdir / report_name(app.name, task.fmt), text, inputs=app.inputs())

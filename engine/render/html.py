@@ -13,7 +13,9 @@ import re
 from html import escape
 from typing import Any
 
-from . import svg
+from markupsafe import Markup
+
+from . import svg, templating
 from .common import (
     ABBR_RE,
     GLOSSARY,
@@ -53,100 +55,7 @@ from .common import (
     would_change,
 )
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-
-CSS = """
-:root { color-scheme: light; --ink: #1d1d1f; --muted: #5b5b60; --line: #d9d9de; --soft: #f5f6f8;
-  --gold: #f1d36a; --silver: #d9dde3; --signal: #cfe0f4; --none: #ececec; --excluded: #f5d5d5;
-  --exempt: #e6dcf3; --reach: #b35806; --target: #2166ac; --safety: #1b7837; --closed: #6b6b6b; }
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 1060px; padding: 24px 28px 60px; color: var(--ink); background: #fff;
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-h1 { font-size: 1.8em; margin: 0 0 4px; }
-h2 { font-size: 1.35em; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--ink); }
-h3 { font-size: 1.1em; margin: 22px 0 8px; }
-h4 { font-size: .95em; margin: 14px 0 6px; text-transform: uppercase; letter-spacing: .04em;
-  color: var(--muted); }
-p { margin: 6px 0; }
-a { color: #1a56a8; }
-code { font: .86em/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft);
-  padding: 0 3px; border-radius: 3px; overflow-wrap: anywhere; }
-abbr[title] { text-decoration: underline dotted; cursor: help; }
-.subtitle { color: var(--muted); margin: 0 0 16px; }
-nav.toc { background: var(--soft); border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; }
-nav.toc ol { margin: 4px 0; padding-left: 20px; columns: 2; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
-.card { border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; min-width: 140px;
-  background: #fff; }
-.card .label { font-size: .8em; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.card .big { font-size: 1.6em; font-weight: 700; }
-meter { width: 100%; height: 10px; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: .92em; }
-table.narrow { width: auto; min-width: 50%; }
-caption { break-after: avoid; caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;
-  color: var(--muted); }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: var(--soft); font-weight: 600; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-td.hash { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .8em; overflow-wrap: anywhere; }
-.badge { display: inline-block; border-radius: 999px; padding: 0 9px; font-size: .82em; font-weight: 600;
-  border: 1px solid rgba(0,0,0,.15); white-space: nowrap; }
-.d-gold { background: var(--gold); }
-.d-silver { background: var(--silver); }
-.d-signal { background: var(--signal); }
-.d-none { background: var(--none); }
-.d-excluded { background: var(--excluded); }
-.d-exempt { background: var(--exempt); }
-.f-reach { color: var(--reach); border-color: var(--reach); }
-.f-target { color: var(--target); border-color: var(--target); }
-.f-safety { color: var(--safety); border-color: var(--safety); }
-.f-closed { color: var(--closed); border-color: var(--closed); }
-.prov { font-size: .8em; color: var(--muted); margin-top: 2px; }
-.notice { background: #fdecea; border: 2px solid #b2182b; border-radius: 8px; padding: 8px 14px; }
-details.how { font-size: .8em; color: var(--muted); margin-top: 2px; }
-details.how > summary { cursor: pointer; }
-details.how .prov, details.how .facts { font-size: 1em; }
-@media print { details.how { display: none; } }
-.facts { font-size: .78em; color: var(--muted); }
-ul.because, ol.chain { padding-left: 22px; margin: 6px 0; }
-ol.chain > li, ul.because > li { margin: 6px 0; }
-.step { display: inline-block; min-width: 86px; font-size: .75em; font-weight: 700;
-  text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-.program { border: 1px solid var(--line); border-left: 6px solid #b8b8b8; border-radius: 8px;
-  padding: 6px 16px 10px; margin: 14px 0; background: #fff; }
-.program.d-gold { border-left-color: #c99700; }
-.program.d-silver { border-left-color: #8a9099; }
-.program.d-signal { border-left-color: #2166ac; }
-.program.d-excluded { border-left-color: #c0392b; }
-.program.d-exempt { border-left-color: #7b5ea7; }
-.program h3 { margin-top: 10px; }
-.meta { color: var(--muted); font-size: .9em; }
-.finding { margin: 8px 0; padding: 6px 12px; border-radius: 6px; background: var(--soft);
-  border-left: 5px solid #999; }
-.finding.critical { border-left-color: #b2182b; }
-.finding.warning { border-left-color: #e08214; }
-.finding.info { border-left-color: #2166ac; }
-.todo strong, .change strong { color: var(--ink); }
-figure { margin: 12px 0 20px; }
-figcaption { font-size: .9em; color: var(--muted); margin: 4px 0; }
-svg.chart { max-width: 100%; height: auto; display: block; }
-dl.glossary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; font-size: .9em; }
-dl.glossary dt { font-weight: 600; }
-dl.glossary dd { margin: 0; }
-ol.sources li { margin: 4px 0; overflow-wrap: anywhere; }
-.muted { color: var(--muted); }
-@page { margin: 14mm 12mm; }
-@media print {
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  body { max-width: none; padding: 0; font-size: 10pt; }
-  nav.toc { display: none; }
-  a { color: inherit; text-decoration: none; }
-  h2, h3, h4 { break-after: avoid; }
-  .program, .finding, figure, tr { break-inside: avoid; }
-  #programs, #appendix { break-before: page; }
-  table { font-size: 8.5pt; }
-}
-"""
+CSP = templating.CSP
 
 
 def plural_points(total: str) -> str:
@@ -245,44 +154,30 @@ def _badge_fit(fit: str) -> str:
     return f'<span class="badge f-{_slug(fit)}">{e(fit)}</span>'
 
 
-def render(report: dict[str, Any], verbose: bool = False) -> str:
+def render(report: dict[str, Any], verbose: bool = False, template_dir: str | None = None) -> str:
+    """The report as one HTML page from report.html.j2 (bundled, or overridden in `template_dir`)."""
     doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
-    notices = "".join(f'<p class="notice" role="alert"><strong>Warning:</strong> {sentence(n["text"])}</p>'
-                      for n in report.get("notices", []))
-    choice = f'<p class="subtitle">{e(report["cycle_choice"])}</p>' if report.get("cycle_choice") else ""
-    body = [
-        notices,
-        f"<header><h1>{e(title)}</h1>{choice}",
-        f'<p class="subtitle">{_subtitle(report)}</p></header>',
-        _toc(report),
-        _summary(doc),
-        _glossary(doc),
-        _picture(doc),
-        _findings(doc),
-        _show_interest(doc),
-        _programs(doc),
-        _appendix(doc),
-    ]
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="generator" content="signalwise">',
-            f"<title>{e(title)}</title>",
-            f"<style>{CSS}</style>",
-            "</head>",
-            "<body>",
-            *[b for b in body if b],
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
+    subtitles = [report["cycle_choice"]] if report.get("cycle_choice") else []
+    sections = {
+        "toc": _toc(report),
+        "summary": _summary(doc),
+        "picture": _picture(doc),
+        "findings": _findings(doc),
+        "show_interest": _show_interest(doc),
+        "programs": _programs(doc),
+        "appendix": _appendix(doc),
+    }
+    context = {
+        "title": title,
+        "notices": [Markup(sentence(n["text"])) for n in report.get("notices", [])],
+        "subtitles": [*subtitles, Markup(_subtitle(report))],
+        "terms": glossary_for(report_texts(report)),
+        "sections": {k: Markup(v) for k, v in sections.items()},
+        "verbose": verbose,
+        "report": report,
+    }
+    return templating.render_page("report.html.j2", context, template_dir)
 
 
 def _subtitle(report: dict[str, Any]) -> str:
@@ -697,14 +592,6 @@ def _appendix(doc: _Doc) -> str:
         )
     out.append("</ol>")
     out.append("</section>")
-    return "\n".join(out)
-
-
-def _glossary(doc: _Doc) -> str:
-    out = ['<section id="terms">', "<h2>Words used in this report</h2>", '<dl class="glossary">']
-    for term, gloss in glossary_for(report_texts(doc.report)):
-        out.append(f"<dt>{e(term)}</dt><dd>{e(gloss)}</dd>")
-    out += ["</dl>", "</section>"]
     return "\n".join(out)
 
 
