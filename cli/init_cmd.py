@@ -32,7 +32,6 @@ def init_command(directory: Path) -> None:
     that already exists there is never overwritten.
     """
     import yaml
-
     from signalwise.engine.errors import InputError, Problem
     from signalwise.engine.render.templating import BUNDLED
 

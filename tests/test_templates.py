@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from signalwise.engine.render import render_report
 from signalwise.engine.render.templating import BUNDLED
 
