@@ -159,25 +159,65 @@ def render(report: dict[str, Any], verbose: bool = False, template_dir: str | No
     doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
     subtitles = [report["cycle_choice"]] if report.get("cycle_choice") else []
-    sections = {
-        "toc": _toc(report),
-        "summary": _summary(doc),
-        "picture": _picture(doc),
-        "findings": _findings(doc),
-        "show_interest": _show_interest(doc),
-        "programs": _programs(doc),
-        "appendix": _appendix(doc),
-    }
+    sections = {"summary": _summary(doc), "picture": _picture(doc), "appendix": _appendix(doc)}
     context = {
         "title": title,
         "notices": [Markup(sentence(n["text"])) for n in report.get("notices", [])],
         "subtitles": [*subtitles, Markup(_subtitle(report))],
+        "toc": _toc(report),
         "terms": glossary_for(report_texts(report)),
+        "findings": [(level, level_heading(level, len(items)), items) for level, items in findings_by_level(report)],
+        "wanted": wanted_without_signal(report),
+        "programs": [_program_view(doc, p) for p in sorted_programs(report)],
         "sections": {k: Markup(v) for k, v in sections.items()},
         "verbose": verbose,
         "report": report,
+        "h": _helpers(doc),
     }
     return templating.render_page("report.html.j2", context, template_dir)
+
+
+def _helpers(doc: _Doc) -> dict[str, Any]:
+    """What the report templates call: links, sources and sentences come back as escaped markup."""
+
+    def markup(fn: Any) -> Any:
+        return lambda *args: Markup(fn(*args))
+
+    def outranked_detail(pid: str) -> str:
+        other = doc.programs.get(pid)
+        return "" if other is None else f" ({e(decision_label(other['decision']))}, {e(value_label(other))})"
+
+    return {
+        "sentence": markup(sentence),
+        "program_link": markup(lambda pid, name=False: doc.program_link(pid, name=name)),
+        "rule_link": markup(doc.rule_link),
+        "source": markup(doc.source),
+        "facts": facts_summary,
+        "slug": _slug,
+        "fmt": fmt,
+        "decision_label": decision_label,
+        "one_line_reason": one_line_reason,
+        "outranked_detail": markup(outranked_detail),
+    }
+
+
+def _program_view(doc: _Doc, p: dict[str, Any]) -> dict[str, Any]:
+    """One program's article: its HOW chain with the score parts gathered into one step."""
+    steps: list[dict[str, Any]] = []
+    chained = chain(doc.report, p)
+    for i, (step, b) in enumerate(chained):
+        if step == "score":
+            if i and chained[i - 1][0] == "score":
+                continue  # all score parts go in one step, opened at the first
+            parts = [x for s_, x in chained if s_ == "score"]
+            steps.append({"label": STEP_LABEL["score"], "points": plural_points(fmt(p.get("score"))),
+                          "count": plural(len(parts), "part"), "parts": parts, "entry": None})
+        else:
+            steps.append({"label": STEP_LABEL.get(step, step), "parts": None, "entry": b})
+    tiers = tier_names(doc.report)
+    changes = would_change(p) if not tiers or p["decision"] != tiers[0] else []
+    return {"program": p, "anchor": doc.anchor[p["id"]], "place": place_parts(p), "steps": steps,
+            "changes": changes}
 
 
 def _subtitle(report: dict[str, Any]) -> str:
@@ -196,7 +236,7 @@ def _subtitle(report: dict[str, Any]) -> str:
     return " · ".join(bits)
 
 
-def _toc(report: dict[str, Any]) -> str:
+def _toc(report: dict[str, Any]) -> list[tuple[str, str]]:
     items = [
         ("summary", "Summary"),
         ("plan", "Your signal plan"),
@@ -209,8 +249,7 @@ def _toc(report: dict[str, Any]) -> str:
     ]
     if not wanted_without_signal(report):
         items = [i for i in items if i[0] != "show-interest"]
-    lis = "".join(f'<li><a href="#{a}">{e(t)}</a></li>' for a, t in items)
-    return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{lis}</ol></nav>'
+    return items
 
 
 def _summary(doc: _Doc) -> str:
@@ -383,134 +422,6 @@ def _picture(doc: _Doc) -> str:
             f'<td class="num">{len(outside)}</td></tr>'
         )
     out += ["</tbody></table>", "</figure>", "</section>"]
-    return "\n".join(out)
-
-
-def _findings(doc: _Doc) -> str:
-    out = ['<section id="findings">', "<h2>What to watch</h2>"]
-    groups = findings_by_level(doc.report)
-    if not groups:
-        out.append('<p class="muted">No findings.</p>')
-    for level, items in groups:
-        out.append(f"<h3>{e(level_heading(level, len(items)))} ({len(items)})</h3>")
-        for f in items:
-            about = f" · about {doc.program_link(f['program'], name=True)}" if f.get("program") else ""
-            todo = (
-                f'<p class="todo"><strong>What to do:</strong> {sentence(f["advice"])}</p>'
-                if f.get("advice")
-                else ""
-            )
-            out.append(
-                f'<div class="finding {e(_slug(level))}"><p>{sentence(f["text"])}</p>{todo}'
-                f"{doc.prov(f, extra=about)}</div>"
-            )
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _show_interest(doc: _Doc) -> str:
-    wanted = wanted_without_signal(doc.report)
-    if not wanted:
-        return ""
-    out = [
-        '<section id="show-interest">',
-        "<h2>How else to show interest</h2>",
-        '<p class="muted">Programs you want that get no signal, and what the guide suggests instead.</p>',
-    ]
-    for p in wanted:
-        out.append(
-            f"<h3>{doc.program_link(p['id'], name=True)} {_badge_decision(p['decision'])} "
-            f"{_badge_fit(p['fit'])}</h3>"
-        )
-        out.append(f"<p><strong>No signal because:</strong> {sentence(one_line_reason(p))}</p>")
-        for adv in p["advice"]:
-            out.append(f"<p>{sentence(adv['text'])}</p>")
-            if adv.get("advice"):
-                out.append(f'<p class="todo"><strong>What to do:</strong> {sentence(adv["advice"])}</p>')
-            out.append(doc.prov(adv))
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _programs(doc: _Doc) -> str:
-    r = doc.report
-    out = [
-        '<section id="programs">',
-        "<h2>Every program: how and why not</h2>",
-        '<p class="muted">Each step names the rule that fired, the policy it lives in (id@version) and its '
-        "source. “Values seen” are the facts the rule's conditions matched.</p>",
-    ]
-    for p in sorted_programs(r):
-        out.append(_program(doc, p))
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _program(doc: _Doc, p: dict[str, Any]) -> str:
-    place = " · ".join(e(x) for x in place_parts(p))
-    score = f" · score {e(fmt(p['score']))}" if p.get("score") is not None else ""
-    out = [
-        f'<article class="program d-{_slug(p["decision"])}" id="{doc.anchor[p["id"]]}">',
-        f'<h3>{e(p["name"])} <span class="muted">({e(p["id"])})</span></h3>',
-        f'<p class="meta">{_badge_decision(p["decision"])} {_badge_fit(p["fit"])} {place}{score}</p>',
-    ]
-    if p.get("home"):
-        out.append(f'<p class="home"><strong>Home program:</strong> {sentence(p["home"]["text"])}</p>')
-    out += ["<h4>How</h4>", '<ol class="chain">']
-    steps = chain(doc.report, p)
-    for i, (step, b) in enumerate(steps):
-        if step == "score":
-            if i and steps[i - 1][0] == "score":
-                continue  # all score parts go in one step, opened at the first
-            parts = [x for s_, x in steps if s_ == "score"]
-            out.append(
-                f'<li><span class="step">{e(STEP_LABEL["score"])}</span> '
-                f'{e(plural_points(fmt(p.get("score"))))}, from {e(plural(len(parts), "part"))}'
-                '<ul class="because">'
-                + "".join(f"<li>{sentence(x['text'])}{doc.prov(x, facts=True)}</li>" for x in parts)
-                + "</ul></li>"
-            )
-            continue
-        out.append(
-            f'<li><span class="step">{e(STEP_LABEL.get(step, step))}</span> {sentence(b["text"])}'
-            f"{doc.prov(b, facts=True)}</li>"
-        )
-    out.append("</ol>")
-    if p.get("why_not"):
-        out += ["<h4>Why not</h4>", '<ul class="because">']
-        for w in p["why_not"]:
-            by = ""
-            if w.get("outranked_by"):
-                other = doc.programs.get(w["outranked_by"])
-                extra = ""
-                if other is not None:
-                    extra = f" ({e(decision_label(other['decision']))}, {e(value_label(other))})"
-                link = doc.program_link(w["outranked_by"], name=True)
-                by = f'<div class="prov">outranked by {link}{extra}</div>'
-            rule = (f'<details class="how"{" open" if doc.verbose else ""}><summary>How this was decided'
-                    f'</summary><div class="prov">rule {doc.rule_link(w["rule"])}</div></details>'
-                    if w.get("rule") else "")
-            out.append(
-                f"<li><strong>{e(decision_label(w['tier']))}:</strong> {sentence(w['text'])}{by}{rule}</li>"
-            )
-        out.append("</ul>")
-    tiers = tier_names(doc.report)
-    changes = would_change(p) if not tiers or p["decision"] != tiers[0] else []
-    if changes:
-        out += ["<h4>What would change it</h4>", '<ul class="because change">']
-        out += [f"<li>{sentence(c)}</li>" for c in changes]
-        out.append("</ul>")
-    if p.get("considered"):
-        out += ["<h4>Also true, but not what decided</h4>", '<ul class="because">']
-        out += [f"<li>{sentence(b['text'])}{doc.prov(b)}</li>" for b in p["considered"]]
-        out.append("</ul>")
-    if p.get("advice"):
-        out += ["<h4>Show interest another way</h4>", '<ul class="because">']
-        for adv in p["advice"]:
-            todo = f" <strong>What to do:</strong> {sentence(adv['advice'])}" if adv.get("advice") else ""
-            out.append(f"<li>{sentence(adv['text'])}{todo}{doc.prov(adv)}</li>")
-        out.append("</ul>")
-    out.append("</article>")
     return "\n".join(out)
 
 
