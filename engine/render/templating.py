@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from ..errors import InputError, Problem
 
@@ -35,7 +36,7 @@ def _environment(template_dir: str | None) -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.globals["csp"] = CSP
+    env.globals["csp"] = Markup(CSP)  # a constant of ours, with quotes an attribute in double quotes may hold
     return env
 
 
