@@ -44,8 +44,9 @@ def test_every_bundled_template_is_package_data() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["signalwise.engine.render"]
     assert "jinja2" in " ".join(config["project"]["dependencies"])
-    files = sorted(p.relative_to(BUNDLED.parent).as_posix() for p in BUNDLED.iterdir())
-    assert {"templates/base.html.j2", "templates/report.html.j2", "templates/track.html.j2"} <= set(files)
+    files = sorted(p.relative_to(BUNDLED.parent).as_posix() for p in BUNDLED.rglob("*") if p.is_file())
+    assert {"templates/base.html.j2", "templates/report.html.j2", "templates/track.html.j2",
+            "templates/init/profile.yaml", "templates/init/shortlist.yaml"} <= set(files)
     unshipped = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
     assert not unshipped, f"templates not in package-data: {unshipped}"
 
@@ -137,3 +138,18 @@ def test_templated_html_is_deterministic_and_escaped(reports: dict[str, dict[str
     first = render_report(report, "html", template_dir=str(BRANDED))
     assert first == render_report(report, "html", template_dir=str(BRANDED))
     assert "<script>" not in first and "&lt;script&gt;" in first
+
+
+def test_batch_brands_every_applicants_page(tmp_path: Path) -> None:
+    import shutil
+
+    cohort = tmp_path / "cohort" / "sam"
+    cohort.mkdir(parents=True)
+    for name in ("profile.yaml", "programs.csv"):
+        shutil.copy(EXAMPLES / "strong-im" / name, cohort / name)
+    out = tmp_path / "reports"
+    result = run_cli("batch", str(tmp_path / "cohort"), "-o", str(out), "--workers", "1", "--format", "html",
+                     "--template", str(BRANDED))
+    assert result.exit_code == 0, result.output
+    page = (out / "sam.html").read_text(encoding="utf-8")
+    assert BRAND in page and '<section id="programs">' in page

@@ -15,13 +15,13 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Problem
+
+if TYPE_CHECKING:  # jinja2 is imported only when a page is rendered: text and JSON runs never pay for it
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
 BUNDLED = Path(__file__).parent / "templates"
 SUFFIX = ".j2"
@@ -29,6 +29,10 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 
 
 def _environment(template_dir: str | None) -> SandboxedEnvironment:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+    from markupsafe import Markup
+
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
         loaders.append(jinja2.FileSystemLoader(template_dir, encoding="utf-8"))
@@ -55,6 +59,8 @@ def check_template_dir(template_dir: str) -> None:
         raise InputError([Problem(template_dir, None, None, "template folder not found",
                                   "give a folder holding templates named like the bundled ones, "
                                   "e.g. brand.html.j2")]) from None
+    import jinja2
+
     env = _environment(template_dir)
     for path in sorted(folder.rglob(f"*{SUFFIX}")):
         name = path.relative_to(folder).as_posix()
@@ -66,6 +72,8 @@ def check_template_dir(template_dir: str) -> None:
 
 def render_page(name: str, context: dict[str, Any], template_dir: str | None = None) -> str:
     """Render template `name` (e.g. "report.html.j2") with `context`; template faults are input errors."""
+    import jinja2
+
     env = environment(template_dir)
     try:
         return env.get_template(name).render(context)
@@ -76,6 +84,8 @@ def render_page(name: str, context: dict[str, Any], template_dir: str | None = N
 def _problem(exc: jinja2.TemplateError, template_dir: str | None, name: str,
              tb: TracebackType | None = None) -> InputError:
     """file:line: message for a template fault, the line taken from the error or the template's frame."""
+    import jinja2
+
     file: str | None = getattr(exc, "filename", None)
     line: int | None = getattr(exc, "lineno", None)
     if line is None and tb is not None:  # an error while rendering: the innermost template frame says where
