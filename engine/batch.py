@@ -461,6 +461,11 @@ def _run_locked(root: Path, outdir: Path, applicants: list[Applicant], ignored: 
     fingerprint = policy_fingerprint(Path(policies) if policies else None)
     if opts:  # other options, other reports: an earlier run's report is not up to date
         fingerprint = hashlib.sha256(f"{fingerprint} {opts}".encode()).hexdigest()[:16]
+    template = dict(opts).get("template")
+    if template:  # an edited --template file makes the HTML reports stale, like an edited policy
+        files = sorted(f"{p.relative_to(template).as_posix()}:{st.st_size}:{st.st_mtime_ns}"
+                       for p in Path(template).rglob("*") if p.is_file() for st in (p.stat(),))
+        fingerprint = hashlib.sha256(f"{fingerprint} {files}".encode()).hexdigest()[:16]
     outcomes: dict[str, Outcome] = {}
     tasks = []
     for app in applicants:

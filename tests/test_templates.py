@@ -153,3 +153,13 @@ def test_batch_brands_every_applicants_page(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (out / "sam.html").read_text(encoding="utf-8")
     assert BRAND in page and '<section id="programs">' in page
+    # the office edits its header: the report is redone, not reused as up to date
+    office = tmp_path / "office"
+    shutil.copytree(BRANDED, office)
+    args = ("batch", str(tmp_path / "cohort"), "-o", str(out), "--workers", "1", "--format", "html",
+            "--template", str(office))
+    assert run_cli(*args).exit_code == 0
+    (office / "brand.html.j2").write_text('<div class="brand">Hillside Advising</div>\n', encoding="utf-8")
+    again = run_cli(*args)
+    assert again.exit_code == 0 and "1 evaluated" in again.output, again.output
+    assert '<div class="brand">Hillside Advising</div>' in (out / "sam.html").read_text(encoding="utf-8")

@@ -39,7 +39,8 @@ def _environment(template_dir: str | None) -> SandboxedEnvironment:
     loaders.append(jinja2.FileSystemLoader(str(BUNDLED), encoding="utf-8"))
     env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+                               trim_blocks=True, lstrip_blocks=True,
+                               auto_reload=template_dir is not None)  # an office may edit its templates
     env.globals["csp"] = Markup(CSP)  # a constant of ours, with quotes an attribute in double quotes may hold
     return env
 
