@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .options import cohort_options, strategy_option
-from .output import echo, format_option, verbose_option
+from .output import echo, format_option, template_option, verbose_option
 
 
 @click.command("batch", short_help="Evaluate a cohort: one report per applicant plus a summary.")
@@ -23,10 +23,11 @@ from .output import echo, format_option, verbose_option
 @strategy_option
 @format_option(help_text="Format of each applicant's report.")
 @verbose_option
+@template_option
 @click.option("--force", is_flag=True, help="Re-evaluate applicants whose reports are already up to date.")
 def batch_command(directory: Path, outdir: Path, workers: int | None, specialty: str | None, cycle: str | None,
                   signals: str | None, policies: str | None, strategy: str, fmt: str, verbose: bool,
-                  force: bool) -> None:
+                  template: str | None, force: bool) -> None:
     """Evaluate every applicant folder in DIR (each with profile.yaml and programs.csv).
 
     Takes the evaluation options of `signalwise evaluate` (--specialty, --cycle, --signals, --policies,
@@ -62,7 +63,8 @@ def batch_command(directory: Path, outdir: Path, workers: int | None, specialty:
 
         try:
             options = {"specialty": specialty, "cycle": cycle, "signals": signals, "policies": policies,
-                       "strategy": strategy, "verbose": "yes" if verbose else None}
+                       "strategy": strategy, "verbose": "yes" if verbose else None,
+                       "template": template}
             result = run_batch(directory, outdir, fmt=fmt, workers=workers, force=force, progress=progress,
                                on_plan=on_plan, options=options)
         except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import evaluation_inputs
-from .output import emit, format_option, output_option, verbose_option
+from .output import emit, format_option, output_option, template_option, verbose_option
 
 if TYPE_CHECKING:
     from signalwise.engine.pipeline import Evaluation
@@ -35,9 +35,10 @@ PLAN_TITLES = {"yours": "your plan", "guide": "guide plan", "optimal": "optimal 
 @format_option()
 @output_option("Write the comparison here.")
 @verbose_option
+@template_option
 def compare_command(profile: str, programs: str, plan: str, specialty: str | None, cycle: str | None,
                     signals: str | None, policies: str | None, at_least: str | None, goal_k: int | None,
-                    fmt: str, output: str | None, verbose: bool) -> None:
+                    fmt: str, output: str | None, verbose: bool, template: str | None) -> None:
     """Compare your signal plan with the guide-ratio plan and the plan that maximises expected interviews."""
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.pipeline import Request, evaluate
@@ -52,7 +53,7 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
     elif fmt == "md":
         text = render_markdown(report, verbose=verbose)
     elif fmt == "html":
-        text = render_html(report, verbose=verbose)
+        text = render_html(report, verbose=verbose, template_dir=template)
     else:
         text = render_text(report, verbose=verbose)
     emit(text, fmt=fmt, output=output, command="compare", inputs=(profile, programs, plan), policies=policies)
@@ -311,17 +312,11 @@ def render_markdown(r: dict[str, Any], verbose: bool = False) -> str:
     return "\n".join(out)
 
 
-def render_html(r: dict[str, Any], verbose: bool = False) -> str:
-    """The comparison as one self-contained page, in the evaluate report's look."""
-    from html import escape
-
-    from signalwise.engine.render.html import CSP, CSS
+def render_html(r: dict[str, Any], verbose: bool = False, template_dir: str | None = None) -> str:
+    """The comparison as one self-contained page, in the evaluate report's look (text_page.html.j2)."""
+    from signalwise.engine.render.templating import render_page
 
     lines = render_text(r, verbose=verbose).splitlines()
-    title = lines[0].removeprefix("signalwise compare: ")
-    body = "\n".join(escape(line) for line in lines[2:])
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">\n'
-            f"<title>Compare plans: {escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            f"<header><h1>Compare plans: {escape(title)}</h1></header>\n"
-            f'<section id="comparison"><pre class="comparison">{body}</pre></section>\n</body>\n</html>\n')
+    title = "Compare plans: " + lines[0].removeprefix("signalwise compare: ")
+    return render_page("text_page.html.j2", {"title": title, "subtitles": [], "section_id": "comparison",
+                                             "text": "\n".join(lines[2:])}, template_dir)

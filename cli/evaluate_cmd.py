@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import evaluation_inputs, strategy_option
-from .output import emit, format_option, output_option, verbose_option
+from .output import emit, format_option, output_option, template_option, verbose_option
 
 
 @click.command("evaluate")
@@ -14,16 +14,17 @@ from .output import emit, format_option, output_option, verbose_option
 @format_option()
 @output_option("Write the report here.")
 @verbose_option
+@template_option
 def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: str | None,
                      signals: str | None, policies: str | None, strategy: str, fmt: str,
-                     output: str | None, verbose: bool) -> None:
+                     output: str | None, verbose: bool, template: str | None) -> None:
     """Recommend which programs get which signal, and explain every decision."""
     from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.context import parse_signals_option
     from signalwise.engine.explain import build_report
     from signalwise.engine.files import refuse_overwriting_inputs, refuse_writing_into
     from signalwise.engine.pipeline import Request, evaluate
-    from signalwise.engine.render import RENDERERS
+    from signalwise.engine.render import render_report
 
     folders = (policies or bundled_root(),)
     if output:
@@ -32,5 +33,5 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
     req = Request(profile, programs, specialty, cycle,
                   parse_signals_option(signals) if signals is not None else None, policies, strategy)
     report = build_report(evaluate(req))
-    emit(RENDERERS[fmt](report, verbose=verbose), fmt=fmt, output=output, command="evaluate",
+    emit(render_report(report, fmt, verbose=verbose, template_dir=template), fmt=fmt, output=output, command="evaluate",
          inputs=(profile, programs), policies=policies)

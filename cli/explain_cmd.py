@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from html import escape
 
 import click
 
-from .output import emit, format_option, output_option
+from .output import emit, format_option, output_option, template_option
 
 
 @click.command("explain")
@@ -24,8 +23,9 @@ from .output import emit, format_option, output_option
 )
 @format_option()
 @output_option("Write the answer here.")
+@template_option
 def explain_command(report: str, program: str | None, why_not: str | None, rule: str | None, fmt: str,
-                    output: str | None) -> None:
+                    output: str | None, template: str | None) -> None:
     """Explain one decision of a report written by `signalwise evaluate --format json`.
 
     \b
@@ -58,10 +58,8 @@ def explain_command(report: str, program: str | None, why_not: str | None, rule:
     elif fmt == "md":
         text = f"# {title}\n\n```\n{text}```\n"
     elif fmt == "html":
-        from signalwise.engine.render.html import CSP, CSS
+        from signalwise.engine.render.templating import render_page
 
-        text = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">\n'
-                f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-                f"<header><h1>{escape(title)}</h1></header>\n<pre>{escape(text)}</pre>\n</body>\n</html>\n")
+        text = render_page("text_page.html.j2", {"title": title, "subtitles": [], "section_id": "explanation",
+                                                 "text": text.rstrip("\n")}, template)
     emit(text, fmt=fmt, output=output, command="explain", inputs=(report,))

@@ -67,6 +67,7 @@ cli.add_command(__import__("signalwise.cli.batch_cmd", fromlist=["batch_command"
 cli.add_command(__import__("signalwise.cli.explain_cmd", fromlist=["explain_command"]).explain_command)
 cli.add_command(__import__("signalwise.cli.cache_cmd", fromlist=["cache_group"]).cache_group)
 cli.add_command(__import__("signalwise.cli.compare_cmd", fromlist=["compare_command"]).compare_command)
+cli.add_command(__import__("signalwise.cli.init_cmd", fromlist=["init_command"]).init_command)
 
 
 def main(argv: list[str] | None = None) -> None:

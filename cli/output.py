@@ -45,6 +45,22 @@ def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
                         help="Show the rule, policy and source behind every reason (HTML: opened).")(command)
 
 
+def _checked_template_dir(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        from signalwise.engine.render.templating import check_template_dir
+
+        check_template_dir(value)  # before any work: a broken template folder is an input error (exit 2)
+    return value
+
+
+def template_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--template DIR`: an advising office's templates for the HTML pages (see docs/applicant-guide.md)."""
+    return click.option("--template", "template", metavar="DIR", callback=_checked_template_dir,
+                        help="With --format html: a folder of templates that override the bundled ones "
+                             "(e.g. brand.html.j2, brand.css.j2, footer.html.j2); missing files fall back "
+                             "to the bundled templates.")(command)
+
+
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 

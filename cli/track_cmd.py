@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from .output import DATE, as_date, emit, format_option, output_option, verbose_option
+from .output import DATE, as_date, emit, format_option, output_option, template_option, verbose_option
 
 
 @click.command("track")
@@ -25,14 +25,15 @@ from .output import DATE, as_date, emit, format_option, output_option, verbose_o
 @format_option()
 @output_option("Write the result here.")
 @verbose_option
+@template_option
 def track_command(log: str, programs: str, report: str | None, as_of: dt.datetime | None, specialty: str | None,
                   cycle: str | None, target: int | None, review_from: dt.datetime | None, policies: str | None,
-                  fmt: str, output: str | None, verbose: bool) -> None:
+                  fmt: str, output: str | None, verbose: bool, template: str | None) -> None:
     """Track invitations against your plan and the season's pace; advise what to do next."""
     from signalwise.engine.render.tracking import render_tracking
     from signalwise.engine.tracking import TrackRequest, track
 
     req = TrackRequest(log, programs, report, as_date(as_of), specialty, cycle, target, as_date(review_from),
                        policies)
-    text = render_tracking(track(req), fmt, verbose=verbose)
+    text = render_tracking(track(req), fmt, verbose=verbose, template_dir=template)
     emit(text, fmt=fmt, output=output, command="track", inputs=(log, programs, report), policies=policies)

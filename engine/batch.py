@@ -213,7 +213,7 @@ def evaluate_applicant(task: Task) -> Outcome:
     from .explain import build_report
     from .files import write_atomic
     from .pipeline import Request, evaluate
-    from .render import RENDERERS
+    from .render import render_report
 
     app = task.applicant
     start = time.perf_counter()
@@ -235,7 +235,7 @@ def evaluate_applicant(task: Task) -> Outcome:
                       parse_signals_option(signals) if signals is not None else None, opts.get("policies"),
                       opts.get("strategy") or "guide")
         report = build_report(evaluate(req))
-        text = RENDERERS[task.fmt](report, verbose=bool(opts.get("verbose")))
+        text = render_report(report, task.fmt, verbose=bool(opts.get("verbose")), template_dir=opts.get("template"))
         outcome = summarise(app.name, report, report_name(app.name, task.fmt))
         outcome.seconds = time.perf_counter() - start
         write_atomic(task.outdir / report_name(app.name, task.fmt), text, inputs=app.inputs())
@@ -461,6 +461,11 @@ def _run_locked(root: Path, outdir: Path, applicants: list[Applicant], ignored: 
     fingerprint = policy_fingerprint(Path(policies) if policies else None)
     if opts:  # other options, other reports: an earlier run's report is not up to date
         fingerprint = hashlib.sha256(f"{fingerprint} {opts}".encode()).hexdigest()[:16]
+    template = dict(opts).get("template")
+    if template:  # an edited --template file makes the HTML reports stale, like an edited policy
+        files = sorted(f"{p.relative_to(template).as_posix()}:{st.st_size}:{st.st_mtime_ns}"
+                       for p in Path(template).rglob("*") if p.is_file() for st in (p.stat(),))
+        fingerprint = hashlib.sha256(f"{fingerprint} {files}".encode()).hexdigest()[:16]
     outcomes: dict[str, Outcome] = {}
     tasks = []
     for app in applicants:

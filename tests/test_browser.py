@@ -1,5 +1,6 @@
-"""The HTML report in a real browser: headless Chromium renders it with no console errors, makes no
-request beyond the file itself, draws both charts, prints to PDF, and its screenshot is not blank.
+"""The HTML pages in a real browser: headless Chromium renders the evaluate report and the track page (both
+from the bundled templates, and branded by a --template folder) with no console errors, makes no request
+beyond the file itself, draws the charts, prints to PDF, and the screenshot is not blank.
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: JSON messages ending in
 NUL on file descriptors 3 and 4), so no port, websocket library or browser download is needed. The
@@ -276,10 +277,8 @@ def _problems(events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", ["gold-silver-im", "at-risk-im"])
-def test_html_report_renders_in_headless_chromium(tmp_path: Path, name: str) -> None:
-    _require_chromium()
-    page = _report_html(tmp_path, name)
+def _load(tmp_path: Path, page: Path) -> tuple[dict[str, Any], bytes, bytes, list[dict[str, Any]], str]:
+    """Open `page` in headless Chromium: (DOM facts, screenshot PNG, PDF, protocol events, stderr)."""
     url = page.as_uri()
     with browser(tmp_path) as b:
         target = b.call("Target.createTarget", {"url": "about:blank"})
@@ -301,11 +300,18 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path, name: str) -> 
                 "returnByValue": True,
                 "expression": """(() => {
             const svgs = [...document.querySelectorAll('svg.chart')];
+            const brand = document.querySelector('.brand');
             return {title: document.title,
                     charts: svgs.map(s => { const r = s.getBoundingClientRect();
                                             return [s.id, Math.round(r.width), Math.round(r.height),
-                                                    s.querySelectorAll('rect,circle').length]; }),
+                                                    s.querySelectorAll('rect,circle,polyline').length]; }),
                     programs: document.querySelectorAll('article.program').length,
+                    sections: [...document.querySelectorAll('section[id]')].map(s => s.id),
+                    details: document.querySelectorAll('details.how').length,
+                    pre: document.querySelectorAll('pre').length,
+                    h2_border: getComputedStyle(document.querySelector('h2')).borderBottomColor,
+                    brand: brand ? {text: brand.innerText, bg: getComputedStyle(brand).backgroundColor,
+                                    height: Math.round(brand.getBoundingClientRect().height)} : null,
                     height: document.documentElement.scrollHeight};
         })()""",
             },
@@ -317,21 +323,71 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path, name: str) -> 
         b.call("Runtime.evaluate", {"expression": "0"}, session)  # drain late events
         events = list(b.events)
         stderr = b.stderr_tail()
-
     problems = _problems(events)
     assert not problems, "the browser reported problems:\n" + "\n".join(problems)
     requested = sorted(
         {e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"}
     )
-    assert requested == [url], f"the report requested more than itself: {requested}"
-    assert dom["title"].startswith("Signal plan: ")
-    assert [c[0] for c in dom["charts"]] == ["sw-fit-chart", "sw-region-chart"]
-    for chart_id, width, height, shapes in dom["charts"]:
-        assert width > 300 and height > 100 and shapes > 5, (chart_id, width, height, shapes)
-    assert dom["programs"] > 10 and dom["height"] > 5000
+    assert requested == [url], f"the page requested more than itself: {requested}"
     colours, ink = colour_stats(shot)
     assert colours >= 16 and ink > 0.02, (
         f"screenshot looks blank: {colours} colours, {ink:.1%} non-background; "
         f"see {tmp_path / 'screenshot.png'}\n{stderr}"
     )
-    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000, "printing to PDF failed"
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000, "printing to PDF failed"
+    return dom, shot, pdf, events, stderr
+
+
+@pytest.mark.parametrize("name", ["gold-silver-im", "at-risk-im"])
+def test_html_report_renders_in_headless_chromium(tmp_path: Path, name: str) -> None:
+    _require_chromium()
+    dom, _shot, pdf, _events, _stderr = _load(tmp_path, _report_html(tmp_path, name))
+    assert dom["title"].startswith("Signal plan: ")
+    assert [c[0] for c in dom["charts"]] == ["sw-fit-chart", "sw-region-chart"]
+    for chart_id, width, height, shapes in dom["charts"]:
+        assert width > 300 and height > 100 and shapes > 5, (chart_id, width, height, shapes)
+    assert dom["programs"] > 10 and dom["height"] > 5000 and dom["details"] > 10 and dom["brand"] is None
+    assert len(pdf) > 20_000
+
+
+def _track_html(tmp_path: Path, *extra: str) -> Path:
+    out = tmp_path / "season.html"
+    ex = ROOT / "examples" / "gold-silver-im"
+    result = run_cli("track", "--log", str(ex / "interview-log.csv"), "--programs", str(ex / "programs.csv"),
+                     "--specialty", "internal-medicine", "--cycle", "eras-2026", "--as-of", "2025-11-15",
+                     "--target", "12", "--format", "html", "-o", str(out), *extra)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_track_page_renders_in_headless_chromium(tmp_path: Path) -> None:
+    _require_chromium()
+    dom, *_ = _load(tmp_path, _track_html(tmp_path))
+    assert dom["title"].startswith("Interview season as of 2025-11-15")
+    assert dom["sections"] == ["pace", "rates", "over-time", "now", "by-program"]
+    assert dom["pre"] == 0 and dom["details"] >= 2  # real sections, not Markdown in a <pre>
+    [(chart_id, width, height, shapes)] = dom["charts"]
+    assert chart_id == "pace-chart" and width > 300 and height > 100 and shapes >= 1
+
+
+BRANDED = ROOT / "tests" / "templates" / "branded"
+
+
+@pytest.mark.parametrize("page", ["evaluate", "track"])
+def test_branded_template_renders_in_headless_chromium(tmp_path: Path, page: str) -> None:
+    """An office's header and colours (tests/templates/branded) show on both pages, with no console errors."""
+    _require_chromium()
+    if page == "evaluate":
+        out = tmp_path / "branded.html"
+        with contextlib.chdir(ROOT):
+            result = run_cli("evaluate", "--profile", "examples/at-risk-im/profile.yaml", "--programs",
+                             "examples/at-risk-im/programs.csv", "--format", "html", "-o", str(out),
+                             "--template", str(BRANDED))
+        assert result.exit_code == 0, result.output
+    else:
+        out = _track_html(tmp_path, "--template", str(BRANDED))
+    dom, *_ = _load(tmp_path, out)
+    assert dom["brand"] is not None and dom["brand"]["text"].startswith("Lakeside Advising Office")
+    assert dom["brand"]["bg"] == "rgb(18, 57, 91)" and dom["brand"]["height"] > 20  # brand.css.j2 applied
+    assert dom["h2_border"] == "rgb(18, 57, 91)"
+    assert dom["charts"], "the bundled content is still there"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,4 +152,11 @@ def test_html_form_has_the_pace_chart_and_no_external_references(tmp_path: Path,
     assert result.exit_code == 0, result.output
     page = (tmp_path / "t.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and '<svg class="chart" id="pace-chart"' in page
-    assert "stroke-dasharray" in page and "http://" not in page and "https://" not in page.split("<pre>")[0]
+    assert "stroke-dasharray" in page and not re.search(r'(src|href)="(https?:)?//', page)
+    # a real page in the evaluate report's layout: sections and tables, no Markdown dumped in a <pre>
+    assert "<pre>" not in page and "```" not in page and "| signal tier |" not in page
+    for section in ("pace", "rates", "over-time", "now"):
+        assert f'<section id="{section}">' in page
+    assert '<div class="card pace-1"><div class="label">Season</div>' in page
+    assert page.count('<details class="how">') >= 2 and "<summary>How this was decided</summary>" in page
+    assert "--ink: #1d1d1f" in page  # the shared stylesheet

@@ -107,20 +107,20 @@ def test_html_folds_rule_ids_and_values_into_how_this_was_decided(reports: dict[
     assert "What the rule read" not in visible and "guidance.program-fit@" not in visible.split('id="appendix"')[0]
 
 
-def _track(fmt: str, *extra: str) -> str:
+def _track(fmt: str, *extra: str, out: Path | None = None) -> str:
     ex = EXAMPLES / "gold-silver-im"
     result = run_cli("track", "--log", str(ex / "interview-log.csv"), "--programs", str(ex / "programs.csv"),
-                     "--format", fmt, *extra)
+                     "--format", fmt, *extra, *(("-o", str(out)) if out else ()))
     assert result.exit_code == 0, result.output
-    return str(result.stdout)
+    return out.read_text(encoding="utf-8") if out else str(result.stdout)
 
 
-@pytest.mark.parametrize("fmt", ["text", "md", "json"])
+@pytest.mark.parametrize("fmt", ["text", "md", "json", "html"])
 @pytest.mark.parametrize("extra", [("--specialty", "internal-medicine", "--cycle", "eras-2026"),
                                    ("--specialty", "internal-medicine", "--cycle", "eras-2026", "--target", "12",
                                     "--as-of", "2025-11-15")])
-def test_tracking_reads_well(fmt: str, extra: tuple[str, ...]) -> None:
-    text = visible_text(fmt, _track(fmt, *extra))
+def test_tracking_reads_well(fmt: str, extra: tuple[str, ...], tmp_path: Path) -> None:
+    text = visible_text(fmt, _track(fmt, *extra, out=tmp_path / "track.html" if fmt == "html" else None))
     assert not wording_problems(text), wording_problems(text)
     if fmt != "json":
         assert "None" not in text and "unknown, unknown" not in text

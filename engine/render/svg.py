@@ -271,7 +271,7 @@ def pace_chart(timeline: list[dict[str, Any]]) -> str:
     def y(v: float) -> float:
         return height - bottom - (height - bottom - top) * v / top_value
 
-    desc = "; ".join(f"{r['date']}: {r['invites']} invitation(s)"
+    desc = "; ".join(f"{r['date']}: {r['invites']} invitation{'' if r['invites'] == 1 else 's'}"
                      + (f", about {_n(r['expected'])} expected" if r["expected"] is not None else "")
                      for r in timeline)
     out = _open("pace-chart", width, height, "Invitations over time against the expected pace", desc)

@@ -1,15 +1,14 @@
-"""Render a tracking result (signalwise track) as text, Markdown or JSON."""
+"""Render a tracking result (signalwise track) as text, Markdown, JSON or an HTML page (track.html.j2)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 from signalwise.engine.templates import fmt_value
 
-from .common import humanize
+from .common import LEVEL_SINGULAR, humanize
 from .markdown import cell as md_cell
 from .markdown import md as md_text
 from .svg import pace_chart
@@ -119,30 +118,54 @@ def _lines(result: dict[str, Any], md: bool, verbose: bool = False) -> list[str]
     return out
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"
-        "pre{white-space:pre-wrap}@media print{body{margin:0}}")
+def _html(result: dict[str, Any], verbose: bool = False, template_dir: str | None = None) -> str:
+    """The track page from track.html.j2: the same sentences as the text output, as HTML sections, in the
+    evaluate report's layout; the pace chart inline (SVG) with its data as a table."""
+    from markupsafe import Markup
+
+    from .templating import render_page
+
+    s, pace = result["season"], result["pace"]
+    known = [humanize(str(x)) for x in (result.get("specialty"), result.get("cycle")) if x and x != "unknown"]
+    title = f"Interview season as of {result['as_of']}" + (f": {', '.join(known)}" if known else "")
+    expected = (f"about {fmt_value(pace['expected_by_now'])}"
+                if pace["expected_by_now"] is not None and pace.get("phase") == "in-season" else None)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for a in result["advice"]:
+        groups.setdefault(a["rule"], []).append(a)
+    context = {
+        "title": title,
+        "subtitles": [result["cycle_choice"]] if result.get("cycle_choice") else [],
+        "verbose": verbose,
+        "pace": [
+            ("Season", _season(pace)),
+            ("Your pace", STATUS_WORDS.get(pace["status"], pace["status"].replace("-", " "))),
+            ("Invitations so far", f"{s['invites']} (rejections {s['rejections']}, waitlists {s['waitlists']}, "
+                                   f"no answer yet {s['silent']})"),
+            ("Interview target", _target(pace)),
+            *([("Expected by now", expected)] if expected else []),
+        ],
+        "status": pace["status"],
+        "target_source": pace["target_source"],
+        "calendar_source": pace["review_from_source"],
+        "by_tier": [(TIER_WORDS.get(t, t), row["programs"], row["invited"],
+                     _pct(row["invited"] / row["programs"] if row["programs"] else None))
+                    for t, row in result["by_signal_tier"].items()],
+        "by_fit": [(FIT_WORDS.get(f, f), row["programs"], row["invited"]) for f, row in result["by_fit"].items()],
+        "silent_signaled": result["silent_signaled"],
+        "chart": Markup(pace_chart(result["timeline"])) if result["timeline"] else None,
+        "timeline": [{**r, "expected": None if r["expected"] is None else fmt_value(r["expected"])}
+                     for r in result["timeline"]],
+        "findings": [{**f, "label": LEVEL_SINGULAR.get(f["level"], f["level"])} for f in result["findings"]],
+        "groups": [(items[0]["advice"], rule, items) for rule, items in groups.items()],
+        "policies": [f"{p['id']}@{p['version']}" for p in result["policies"]],
+    }
+    return render_page("track.html.j2", context, template_dir)
 
 
-def _html(result: dict[str, Any], verbose: bool = False) -> str:
-    """One self-contained page: the Markdown text as preformatted text, and the pace chart as inline SVG."""
-    body = escape("\n".join(_lines(result, True, verbose)))
-    chart = ""
-    if result["timeline"]:
-        rows = "".join(f"<tr><td>{escape(r['date'])}</td><td>{r['invites']}</td>"
-                       f"<td>{'' if r['expected'] is None else r['expected']}</td></tr>" for r in result["timeline"])
-        chart = (f"<figure>{pace_chart(result['timeline'])}<figcaption>Invitations (solid) against the expected "
-                 "pace (dashed), week by week.</figcaption></figure><table><tr><th>date</th><th>invitations</th>"
-                 f"<th>expected</th></tr>{rows}</table>")
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>signalwise track {escape(result['as_of'])}</title><style>{_CSS}</style></head><body>"
-            f"{chart}<pre>{body}</pre></body></html>\n")
-
-
-def render_tracking(result: dict[str, Any], fmt: str, verbose: bool = False) -> str:
+def render_tracking(result: dict[str, Any], fmt: str, verbose: bool = False, template_dir: str | None = None) -> str:
     if fmt == "json":
         return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt == "html":
-        return _html(result, verbose)
+        return _html(result, verbose, template_dir)
     return "\n".join(_lines(result, fmt == "md", verbose))
