@@ -240,11 +240,19 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "strategy": ev.request.strategy,
         "outcome": _outcome(ev),
         "optimizer": _optimizer(ev),
+        "glossary": _glossary(ps),
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind,
                       "sources": [{"key": k, "title": src.title, "url": src.url, "reliability": src.reliability}
                                   for k, src in sorted(p.sources.items())]}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
+
+
+def _glossary(ps: PolicySet) -> list[dict[str, Any]]:
+    """The policies' glossary with each entry's source: renderers show the entries a report needs (`always`,
+    or one of `words` in its sentences) and add no gloss of their own."""
+    return [{"term": g.term, "text": g.text, "source": source_text(ps, ref, g.source), "words": list(g.words),
+             "always": g.always} for ref, g in ps.glossary]
 
 
 def _notices(ev: Evaluation) -> list[dict[str, Any]]:

@@ -198,6 +198,19 @@ class SpecialtyInfo:
 
 
 @dataclass(frozen=True)
+class GlossEntry:
+    """One glossary entry (`glossary:` in a guidance policy): a term, its plain-words gloss, the source it
+    comes from (the guide's passage, or the labelled signalwise-definition source), and when a report
+    shows it: always, or when one of `words` occurs (as a whole word) in the report's sentences."""
+
+    term: str
+    text: str
+    source: SourceRef
+    words: tuple[str, ...] = ()
+    always: bool = False
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     kind: str
@@ -220,6 +233,7 @@ class Policy:
     description: str | None = None
     changelog: tuple[dict[str, Any], ...] = ()
     messages: dict[str, str] = field(default_factory=dict)
+    glossary: tuple[GlossEntry, ...] = ()
     base_facts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -278,6 +292,18 @@ class PolicySet:
             if key in p.messages:
                 return fill_message(p.messages[key], values)
         raise KeyError(f"no policy declares the message '{key}'")
+
+    @property
+    def glossary(self) -> tuple[tuple[str, GlossEntry], ...]:
+        """Every glossary entry with the ref of the policy that declares it (the first declaration wins)."""
+        seen: set[str] = set()
+        out = []
+        for p in self.policies:
+            for g in p.glossary:
+                if g.term not in seen:
+                    seen.add(g.term)
+                    out.append((p.ref, g))
+        return tuple(out)
 
     def message_owner(self, key: str) -> str:
         return next((p.ref for p in self.policies if key in p.messages), "engine")

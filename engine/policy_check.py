@@ -411,6 +411,32 @@ def _source_problems(p: Policy) -> list[Problem]:
     if p.specialty:
         check(p.specialty.signals_source, "signals.source")
         check(p.specialty.home_rule_source, "home_rule.source")
+    out.extend(_glossary_problems(p))
+    return out
+
+
+def _glossary_problems(p: Policy) -> list[Problem]:
+    """A gloss is a sentence an applicant reads: it cites the passage it comes from (`at`), or a source of
+    reliability `assumption` that labels it a signalwise definition. One entry per term."""
+    out = []
+    seen: set[str] = set()
+    for i, g in enumerate(p.glossary):
+        where = f"glossary[{i}]"
+        if g.term in seen:
+            out.append(Problem(p.file, None, f"{where}.term", f"'{g.term}' is glossed twice"))
+        seen.add(g.term)
+        src = p.sources.get(g.source.ref)
+        if src is None:
+            out.append(Problem(p.file, None, f"{where}.source", f"unknown source '{g.source.ref}'",
+                               _suggest(g.source.ref, sorted(p.sources))))
+        elif src.reliability != "assumption" and not (g.source.at or "").strip():
+            out.append(Problem(p.file, None, f"{where}.source",
+                               f"'{g.term}' cites {g.source.ref} without saying where (`at`)",
+                               "give the passage, or cite a source of reliability `assumption` "
+                               "(a signalwise definition)"))
+        if not g.always and not g.words:
+            out.append(Problem(p.file, None, where, f"'{g.term}' is never shown",
+                               "give `words` that bring it into a report, or `always: true`"))
     return out
 
 

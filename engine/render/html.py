@@ -1,7 +1,7 @@
 """HTML report: one self-contained, printable file (inline CSS and SVG, no scripts, no fetches).
 
 Layout only: every explanatory sentence comes from the report dict (which took it from a policy); this
-module adds headings, labels, table captions and glosses (common.GLOSSARY). All report data is escaped
+module adds headings, labels, table captions and the report's glossary. All report data is escaped
 with html.escape. Output is deterministic: no clock, no randomness, every list in a documented order.
 A Content-Security-Policy meta tag forbids the page from loading anything, so a stray external
 reference fails loudly in a browser instead of leaking a request.
@@ -16,7 +16,6 @@ from typing import Any
 from . import svg
 from .common import (
     ABBR_RE,
-    GLOSSARY,
     POSITION_LABEL,
     PREFERENCE_LABEL,
     PREFERENCE_ORDER,
@@ -32,6 +31,7 @@ from .common import (
     fit_rows,
     fmt,
     fmt_range,
+    gloss,
     glossary_for,
     humanize,
     is_signaled,
@@ -41,13 +41,13 @@ from .common import (
     place_parts,
     plural,
     program_index,
-    report_texts,
     score_parts,
     short_source,
     signaled_label,
     sorted_programs,
     source_index,
     tier_names,
+    use_glossary,
     value_label,
     wanted_without_signal,
     would_change,
@@ -165,8 +165,8 @@ def sentence(text: Any) -> str:
     """An escaped sentence with known acronyms wrapped in <abbr title=...>."""
 
     def sub(m: re.Match[str]) -> str:
-        gloss = GLOSSARY.get(m.group(1), "")
-        return f'<abbr title="{e(gloss)}">{m.group(1)}</abbr>{m.group(2)}'
+        text = gloss(m.group(1))
+        return m.group(0) if text is None else f'<abbr title="{e(text)}">{m.group(1)}</abbr>{m.group(2)}'
 
     return ABBR_RE.sub(sub, e(text))
 
@@ -246,6 +246,7 @@ def _badge_fit(fit: str) -> str:
 
 
 def render(report: dict[str, Any], verbose: bool = False) -> str:
+    use_glossary(report)
     doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
     notices = "".join(f'<p class="notice" role="alert"><strong>Warning:</strong> {sentence(n["text"])}</p>'
@@ -702,8 +703,8 @@ def _appendix(doc: _Doc) -> str:
 
 def _glossary(doc: _Doc) -> str:
     out = ['<section id="terms">', "<h2>Words used in this report</h2>", '<dl class="glossary">']
-    for term, gloss in glossary_for(report_texts(doc.report)):
-        out.append(f"<dt>{e(term)}</dt><dd>{e(gloss)}</dd>")
+    for term, text in glossary_for(doc.report):
+        out.append(f"<dt>{e(term)}</dt><dd>{e(text)}</dd>")
     out += ["</dl>", "</section>"]
     return "\n".join(out)
 
