@@ -433,8 +433,16 @@ class _Sentences:
         ps = self.ev.policy_set
         q = self.quota(level or "")
         qf = self.quota_firings.get(q.rule or "") if q else None
+        if qf is not None:
+            source = source_text(ps, qf.rule.policy, qf.rule.source)
+        elif key == "allocation.covered" and ps.specialty is not None and ps.specialty.specialty is not None:
+            # "a signal goes to the institution" is the specialty policy's `signals.scope`, cited there
+            source = source_text(ps, ps.specialty.ref, ps.specialty.specialty.signals_source)
+        else:
+            named = ps.message_source(key)
+            source = source_text(ps, named[0], named[1]) if named else None
         return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key), "text": text,
-                "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None, "facts": facts}
+                "source": source, "facts": facts}
 
     # -- the allocation step of a program's HOW chain
     def allocation_entry(self, pid: str) -> dict[str, Any]:

@@ -56,6 +56,21 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+# The allocation decisions a report's HOW chain states (`allocate.<key>` entries). Where a quota rule fired,
+# the entry cites that rule's source; otherwise the source named in `message_sources:` for the key, so that
+# every allocation decision names one (checked by `policy validate`).
+ALLOCATION_ENTRIES = (
+    "allocation.signaled",
+    "allocation.signaled.below-range",
+    "allocation.beyond-range",
+    "allocation.spare",
+    "allocation.spare.held",
+    "allocation.spare.required",
+    "allocation.covered",
+    "allocation.left-out",
+)
+
+
 def tier_label(level: str) -> str:
     """How a tier reads in a sentence: "signal" for single-level signals, else "gold signal"."""
     return "signal" if level == "signal" else f"{level} signal"

@@ -234,6 +234,7 @@ class Policy:
     changelog: tuple[dict[str, Any], ...] = ()
     messages: dict[str, str] = field(default_factory=dict)
     glossary: tuple[GlossEntry, ...] = ()
+    message_sources: dict[str, SourceRef] = field(default_factory=dict)
     base_facts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -304,6 +305,11 @@ class PolicySet:
                     seen.add(g.term)
                     out.append((p.ref, g))
         return tuple(out)
+
+    def message_source(self, key: str) -> tuple[str, SourceRef] | None:
+        """Where the decision that the engine's sentence `key` reports comes from (`message_sources:`), with
+        the ref of the policy that says so; None when no policy names one."""
+        return next(((p.ref, p.message_sources[key]) for p in self.policies if key in p.message_sources), None)
 
     def message_owner(self, key: str) -> str:
         return next((p.ref for p in self.policies if key in p.messages), "engine")

@@ -15,7 +15,7 @@ from typing import Any
 
 from .compiler import all_rules
 from .errors import PolicyError, Problem
-from .messages import MESSAGE_FIELDS, template_fields
+from .messages import ALLOCATION_ENTRIES, MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .policy_limits import limit_problems
 from .schemas import schema_fields
@@ -262,6 +262,12 @@ def _message_problems(ps: PolicySet) -> list[Problem]:
         for name in sorted(used - allowed):
             out.append(Problem(policy.file, None, f"messages.{key}", f"unknown field '{{{name}}}'",
                                _suggest(name, sorted(allowed))))
+    for key in ALLOCATION_ENTRIES:
+        if ps.message_source(key) is None:
+            out.append(Problem(where, None, f"message_sources.{key}",
+                               "missing: every allocation decision names its source",
+                               "cite the guide's passage this decision follows, or a source of reliability "
+                               "`assumption` for a signalwise choice"))
     return out
 
 
@@ -408,6 +414,8 @@ def _source_problems(p: Policy) -> list[Problem]:
             check(row.source, f"quota_tables.{t.id}.rows.{row.id}.source")
     for res in p.resolutions:
         check(res.default_source, f"resolutions.{res.id}.default.source")
+    for key, ref in sorted(p.message_sources.items()):
+        check(ref, f"message_sources.{key}")
     if p.specialty:
         check(p.specialty.signals_source, "signals.source")
         check(p.specialty.home_rule_source, "home_rule.source")

@@ -195,6 +195,7 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
         specialty=specialty, supersedes=data.get("supersedes"), effective_from=eff.get("from"),
         effective_to=eff.get("to"), description=data.get("description"),
         changelog=tuple(data.get("changelog") or ()), messages=dict(data.get("messages") or {}),
+        message_sources={k: _src(v) or SourceRef("") for k, v in (data.get("message_sources") or {}).items()},
         glossary=tuple(GlossEntry(g["term"], g["text"], _src(g["source"]) or SourceRef(""), tuple(g.get("words") or ()),
                                   bool(g.get("always", False))) for g in data.get("glossary") or ()),
         base_facts={k: (tuple(v["fields"]), tuple(v.get("lists") or ()))

@@ -127,3 +127,18 @@ def test_no_gloss_is_written_in_python() -> None:
                      for p in (Path(__file__).parent.parent / d).rglob("*.py"))
     for entry in data["glossary"]:
         assert entry["text"][:40] not in code, entry["term"]
+
+
+def test_an_allocation_decision_without_a_source_is_refused(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "messages.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = "  allocation.covered: signalwise-choice\n"
+    assert line in text
+    path.write_text(text.replace(line, ""), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2, result.output
+    assert "message_sources.allocation.covered: missing: every allocation decision names its source" in result.output
+    path.write_text(text.replace(line, "  allocation.covered: nowhere\n"), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2 and "unknown source 'nowhere'" in result.output, result.output
