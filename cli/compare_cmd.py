@@ -209,7 +209,7 @@ def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goa
         "programs": rows,
         "sources": _sources(gi),
         "warnings": _plan_warnings(yours, gi),
-        "notes": gi.notes(),
+        "notes": gi.notes(ev.policy_set.message),
     }
 
 

@@ -577,7 +577,7 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
     result: dict[str, Any] = outcome(decisions, opt.inputs.rates,
                                      programs=[p["id"] for p in ev.shortlist.programs]).to_json()
     result["strategy"] = opt.strategy
-    result["notes"] = opt.inputs.notes()
+    result["notes"] = opt.inputs.notes(ev.policy_set.message)
     model = opt.inputs.model
     if model is not None and opt.inputs.uses_model():
         result["model"] = {"id": model.ref, "file": model.file, "population": model.population,

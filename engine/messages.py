@@ -53,6 +53,9 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "input.extra-columns": frozenset({"columns"}),
     "input.extra-columns.advice": frozenset(),
     "notice.unreviewed": frozenset({"cycle", "specialty", "file"}),
+    "rates.same-gain": frozenset({"tier", "what"}),
+    "rates.unknown-gain": frozenset({"count", "programs"}),
+    "rates.institution-shared": frozenset(),
 }
 
 

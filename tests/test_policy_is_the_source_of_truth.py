@@ -119,7 +119,7 @@ def test_the_reports_glossary_comes_from_the_policy(tmp_path: Path) -> None:
     assert "Safety programs" in safety["source"]
 
 
-def test_no_gloss_is_written_in_python() -> None:
+def test_no_gloss_or_engine_sentence_is_written_in_python() -> None:
     import yaml
 
     data = yaml.safe_load((bundled_root() / "guidance" / "messages.yaml").read_text(encoding="utf-8"))
@@ -127,6 +127,8 @@ def test_no_gloss_is_written_in_python() -> None:
                      for p in (Path(__file__).parent.parent / d).rglob("*.py"))
     for entry in data["glossary"]:
         assert entry["text"][:40] not in code, entry["term"]
+    for key, text in data["messages"].items():  # the engine's own sentences, e.g. the rate caveats
+        assert len(text) < 30 or text[:40] not in code, key
 
 
 def test_an_allocation_decision_without_a_source_is_refused(tmp_path: Path) -> None:
