@@ -183,7 +183,7 @@ def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goa
         }
     plan_out["guide"]["solver"] = {"name": guide.solver, "solves": guide.solves}
     plan_out["optimal"]["solver"] = {"name": best.solver, "solves": best.solves, "objective": best.objective,
-                                     "notes": best.notes}
+                                     "search": best.search, "notes": best.notes}
     swaps = improvement_path(yours, gi.candidates, gi.quotas, gi.rates,
                              institution_scope=gi.institution_scope)
     explanations = explain_plan(best.decisions, gi.candidates, gi.quotas, gi.rates,
@@ -210,7 +210,7 @@ def build_comparison(ev: Evaluation, plan_file: str, *, ks: tuple[int, ...], goa
         "programs": rows,
         "sources": _sources(gi),
         "warnings": _plan_warnings(yours, gi),
-        "notes": gi.notes(),
+        "notes": gi.notes(ev.policy_set.message),
     }
 
 

@@ -240,11 +240,19 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         "strategy": ev.request.strategy,
         "outcome": _outcome(ev),
         "optimizer": _optimizer(ev),
+        "glossary": _glossary(ps),
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file, "kind": p.kind,
                       "sources": [{"key": k, "title": src.title, "url": src.url, "reliability": src.reliability}
                                   for k, src in sorted(p.sources.items())]}
                      for p in sorted(ps.policies, key=lambda p: p.id)],
     }
+
+
+def _glossary(ps: PolicySet) -> list[dict[str, Any]]:
+    """The policies' glossary with each entry's source: renderers show the entries a report needs (`always`,
+    or one of `words` in its sentences) and add no gloss of their own."""
+    return [{"term": g.term, "text": g.text, "source": source_text(ps, ref, g.source), "words": list(g.words),
+             "always": g.always} for ref, g in ps.glossary]
 
 
 def _notices(ev: Evaluation) -> list[dict[str, Any]]:
@@ -425,8 +433,16 @@ class _Sentences:
         ps = self.ev.policy_set
         q = self.quota(level or "")
         qf = self.quota_firings.get(q.rule or "") if q else None
+        if qf is not None:
+            source = source_text(ps, qf.rule.policy, qf.rule.source)
+        elif key == "allocation.covered" and ps.specialty is not None and ps.specialty.specialty is not None:
+            # "a signal goes to the institution" is the specialty policy's `signals.scope`, cited there
+            source = source_text(ps, ps.specialty.ref, ps.specialty.specialty.signals_source)
+        else:
+            named = ps.message_source(key)
+            source = source_text(ps, named[0], named[1]) if named else None
         return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key), "text": text,
-                "source": source_text(ps, qf.rule.policy, qf.rule.source) if qf else None, "facts": facts}
+                "source": source, "facts": facts}
 
     # -- the allocation step of a program's HOW chain
     def allocation_entry(self, pid: str) -> dict[str, Any]:
@@ -561,7 +577,7 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
     result: dict[str, Any] = outcome(decisions, opt.inputs.rates,
                                      programs=[p["id"] for p in ev.shortlist.programs]).to_json()
     result["strategy"] = opt.strategy
-    result["notes"] = opt.inputs.notes()
+    result["notes"] = opt.inputs.notes(ev.policy_set.message)
     model = opt.inputs.model
     if model is not None and opt.inputs.uses_model():
         result["model"] = {"id": model.ref, "file": model.file, "population": model.population,

@@ -53,7 +53,25 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "input.extra-columns": frozenset({"columns"}),
     "input.extra-columns.advice": frozenset(),
     "notice.unreviewed": frozenset({"cycle", "specialty", "file"}),
+    "rates.same-gain": frozenset({"tier", "what"}),
+    "rates.unknown-gain": frozenset({"count", "programs"}),
+    "rates.institution-shared": frozenset(),
 }
+
+
+# The allocation decisions a report's HOW chain states (`allocate.<key>` entries). Where a quota rule fired,
+# the entry cites that rule's source; otherwise the source named in `message_sources:` for the key, so that
+# every allocation decision names one (checked by `policy validate`).
+ALLOCATION_ENTRIES = (
+    "allocation.signaled",
+    "allocation.signaled.below-range",
+    "allocation.beyond-range",
+    "allocation.spare",
+    "allocation.spare.held",
+    "allocation.spare.required",
+    "allocation.covered",
+    "allocation.left-out",
+)
 
 
 def tier_label(level: str) -> str:

@@ -198,6 +198,19 @@ class SpecialtyInfo:
 
 
 @dataclass(frozen=True)
+class GlossEntry:
+    """One glossary entry (`glossary:` in a guidance policy): a term, its plain-words gloss, the source it
+    comes from (the guide's passage, or the labelled signalwise-definition source), and when a report
+    shows it: always, or when one of `words` occurs (as a whole word) in the report's sentences."""
+
+    term: str
+    text: str
+    source: SourceRef
+    words: tuple[str, ...] = ()
+    always: bool = False
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     kind: str
@@ -220,6 +233,8 @@ class Policy:
     description: str | None = None
     changelog: tuple[dict[str, Any], ...] = ()
     messages: dict[str, str] = field(default_factory=dict)
+    glossary: tuple[GlossEntry, ...] = ()
+    message_sources: dict[str, SourceRef] = field(default_factory=dict)
     base_facts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -278,6 +293,23 @@ class PolicySet:
             if key in p.messages:
                 return fill_message(p.messages[key], values)
         raise KeyError(f"no policy declares the message '{key}'")
+
+    @property
+    def glossary(self) -> tuple[tuple[str, GlossEntry], ...]:
+        """Every glossary entry with the ref of the policy that declares it (the first declaration wins)."""
+        seen: set[str] = set()
+        out = []
+        for p in self.policies:
+            for g in p.glossary:
+                if g.term not in seen:
+                    seen.add(g.term)
+                    out.append((p.ref, g))
+        return tuple(out)
+
+    def message_source(self, key: str) -> tuple[str, SourceRef] | None:
+        """Where the decision that the engine's sentence `key` reports comes from (`message_sources:`), with
+        the ref of the policy that says so; None when no policy names one."""
+        return next(((p.ref, p.message_sources[key]) for p in self.policies if key in p.message_sources), None)
 
     def message_owner(self, key: str) -> str:
         return next((p.ref for p in self.policies if key in p.messages), "engine")

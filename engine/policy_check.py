@@ -15,7 +15,7 @@ from typing import Any
 
 from .compiler import all_rules
 from .errors import PolicyError, Problem
-from .messages import MESSAGE_FIELDS, template_fields
+from .messages import ALLOCATION_ENTRIES, MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .policy_limits import limit_problems
 from .schemas import schema_fields
@@ -262,6 +262,12 @@ def _message_problems(ps: PolicySet) -> list[Problem]:
         for name in sorted(used - allowed):
             out.append(Problem(policy.file, None, f"messages.{key}", f"unknown field '{{{name}}}'",
                                _suggest(name, sorted(allowed))))
+    for key in ALLOCATION_ENTRIES:
+        if ps.message_source(key) is None:
+            out.append(Problem(where, None, f"message_sources.{key}",
+                               "missing: every allocation decision names its source",
+                               "cite the guide's passage this decision follows, or a source of reliability "
+                               "`assumption` for a signalwise choice"))
     return out
 
 
@@ -408,9 +414,37 @@ def _source_problems(p: Policy) -> list[Problem]:
             check(row.source, f"quota_tables.{t.id}.rows.{row.id}.source")
     for res in p.resolutions:
         check(res.default_source, f"resolutions.{res.id}.default.source")
+    for key, ref in sorted(p.message_sources.items()):
+        check(ref, f"message_sources.{key}")
     if p.specialty:
         check(p.specialty.signals_source, "signals.source")
         check(p.specialty.home_rule_source, "home_rule.source")
+    out.extend(_glossary_problems(p))
+    return out
+
+
+def _glossary_problems(p: Policy) -> list[Problem]:
+    """A gloss is a sentence an applicant reads: it cites the passage it comes from (`at`), or a source of
+    reliability `assumption` that labels it a signalwise definition. One entry per term."""
+    out = []
+    seen: set[str] = set()
+    for i, g in enumerate(p.glossary):
+        where = f"glossary[{i}]"
+        if g.term in seen:
+            out.append(Problem(p.file, None, f"{where}.term", f"'{g.term}' is glossed twice"))
+        seen.add(g.term)
+        src = p.sources.get(g.source.ref)
+        if src is None:
+            out.append(Problem(p.file, None, f"{where}.source", f"unknown source '{g.source.ref}'",
+                               _suggest(g.source.ref, sorted(p.sources))))
+        elif src.reliability != "assumption" and not (g.source.at or "").strip():
+            out.append(Problem(p.file, None, f"{where}.source",
+                               f"'{g.term}' cites {g.source.ref} without saying where (`at`)",
+                               "give the passage, or cite a source of reliability `assumption` "
+                               "(a signalwise definition)"))
+        if not g.always and not g.words:
+            out.append(Problem(p.file, None, where, f"'{g.term}' is never shown",
+                               "give `words` that bring it into a report, or `always: true`"))
     return out
 
 

@@ -13,6 +13,7 @@ from .model import (
     AnyOf,
     Assertion,
     FindingAction,
+    GlossEntry,
     Parameter,
     Pattern,
     Policy,
@@ -194,6 +195,9 @@ def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> P
         specialty=specialty, supersedes=data.get("supersedes"), effective_from=eff.get("from"),
         effective_to=eff.get("to"), description=data.get("description"),
         changelog=tuple(data.get("changelog") or ()), messages=dict(data.get("messages") or {}),
+        message_sources={k: _src(v) or SourceRef("") for k, v in (data.get("message_sources") or {}).items()},
+        glossary=tuple(GlossEntry(g["term"], g["text"], _src(g["source"]) or SourceRef(""), tuple(g.get("words") or ()),
+                                  bool(g.get("always", False))) for g in data.get("glossary") or ()),
         base_facts={k: (tuple(v["fields"]), tuple(v.get("lists") or ()))
                     for k, v in (data.get("base_facts") or {}).items()},
         raw=data,

@@ -191,7 +191,8 @@ def test_deterministic_and_independent_of_input_order() -> None:
             first = solve(cands, quotas, strategy=strategy, rates=rates, institution_scope=scope)
             shuffled = list(cands)
             rng.shuffle(shuffled)
-            again = solve(shuffled, quotas, strategy=strategy, rates=rates, institution_scope=scope)
+            again = solve(shuffled, quotas, strategy=strategy, rates=dict(reversed(list(rates.items()))),
+                          institution_scope=scope)
             assert again.decisions == first.decisions
 
 

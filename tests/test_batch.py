@@ -190,7 +190,8 @@ def test_empty_or_missing_directory_is_invalid_input(tmp_path: Path) -> None:
     code, output = run(str(tmp_path / "empty"), "-o", str(tmp_path / "out"))
     assert code == 2 and "no applicant folders found" in output
     code, output = run(str(tmp_path / "missing"), "-o", str(tmp_path / "out"))
-    assert code == 2
+    assert code == 2 and "missing" in output and "is not a folder" in output
+    assert not (tmp_path / "out").exists()
 
 
 def test_summary_cells_cannot_become_spreadsheet_formulas() -> None:

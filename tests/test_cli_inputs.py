@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .conftest import EXAMPLES, example_args, run_cli
@@ -76,8 +77,12 @@ def test_csv_unknown_column_suggests_the_right_name(tmp_path: Path) -> None:
 
 def test_signals_override_works_without_a_specialty_policy(tmp_path: Path) -> None:
     other = PROFILE.replace("specialty: internal-medicine", "specialty: vascular-surgery", 1)
-    result = run_cli(*write(tmp_path, profile=other), "--signals", "7")
+    result = run_cli(*write(tmp_path, profile=other), "--signals", "7", "--format", "json")
     assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["specialty"] == "vascular-surgery"
+    assert report["inputs"]["signals_from"] == "--signals"
+    assert [(s["tier"], s["available"]) for s in report["signals"]] == [("signal", 7)]
 
 
 def test_a_specialty_the_registry_does_not_know_is_an_error_even_with_signals(tmp_path: Path) -> None:
@@ -93,6 +98,10 @@ def test_yaml_shortlist_is_accepted(tmp_path: Path) -> None:
 """
     result = run_cli(*write(tmp_path, programs=programs, programs_name="programs.yaml"), "--format", "json")
     assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["inputs"]["programs"]["file"].endswith("programs.yaml")
+    assert {p["id"]: p["name"] for p in report["programs"]} == {
+        "Y-1": "Fictional Yarrow Community IM", "Y-2": "Fictional Quill University IM"}
 
 
 def test_output_is_written_atomically_and_never_over_an_input(tmp_path: Path) -> None:

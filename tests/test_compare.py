@@ -350,3 +350,7 @@ def test_evaluate_still_reads_the_rates_example() -> None:
     result = run_cli("evaluate", "--profile", str(RATES_EXAMPLE / "profile.yaml"),
                      "--programs", str(RATES_EXAMPLE / "programs.csv"), "--format", "json")
     assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["strategy"] == "guide"  # the rates describe the guide plan; they choose nothing
+    assert report["outcome"]["expected_interviews"] > 0
+    assert all(p["allocation"]["metric"] == "score" for p in report["programs"] if p.get("allocation"))

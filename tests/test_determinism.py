@@ -187,3 +187,81 @@ def test_a_background_dispatch_is_what_breaks_an_evaluation(monkeypatch: pytest.
     except Exception:  # the engine may also refuse the next call for that session: just as broken
         return
     assert disturbed != clean
+
+
+# --- P(at least k): bounded by moves, not by a clock ------------------------------------------------------
+
+RATES = EXAMPLES / "gold-silver-im-rates"
+_BUSY = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def _gain_runs() -> list[list[str]]:
+    inputs = ["--profile", str(RATES / "profile.yaml"), "--programs", str(RATES / "programs.csv")]
+    return [["evaluate", *inputs, "--strategy", "gain", "--format", "json"],
+            ["compare", *inputs, "--plan", str(RATES / "my-signals.yaml"), "--maximize-p-at-least", "5",
+             "--format", "json"]]
+
+
+def test_gain_reports_are_byte_identical_with_a_cpu_bound_neighbour() -> None:
+    """A slow machine is simulated by busy loops competing for every core: the P(at least k) plan and every
+    other byte must not change (the search is bounded by moves; a wall clock would show here)."""
+    import os
+    import subprocess
+    import sys
+
+    plain = [cli_subprocess(args) for args in _gain_runs()]
+    busy = [subprocess.Popen([sys.executable, "-c", _BUSY]) for _ in range(os.cpu_count() or 1)]
+    try:
+        loaded = [cli_subprocess(args) for args in _gain_runs()]
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+    for (code, out, err), (code2, out2, err2) in zip(plain, loaded, strict=True):
+        assert code == code2 == 0, err + err2
+        assert out.encode() == out2.encode()
+    search = json.loads(plain[1][1])["plans"]["optimal"]["solver"]["search"]
+    assert search == {"method": "local-search", "moves": 2, "move_limit": 100, "stopped": "local-optimum",
+                      "proven_optimal": False}  # the search did move: the comparison covers its plan
+
+
+def test_p_at_least_plan_ignores_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each clock reading an hour after the last: the plan, its search record and its notes stay the same."""
+    import time
+
+    from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.plan.optimize import optimize
+
+    ev = evaluate(Request(str(RATES / "profile.yaml"), str(RATES / "programs.csv"), strategy="gain"))
+    assert ev.optimization is not None
+    gi = ev.optimization.inputs
+
+    def plan() -> tuple[Any, ...]:
+        p = optimize(gi.candidates, gi.quotas, gi.rates, "gain", objective="p_at_least", k=5,
+                     institution_scope=gi.institution_scope)
+        return p.decisions, p.search, p.notes
+
+    calm = plan()
+    ticks = iter(range(0, 10**9, 3600))
+    for name in ("perf_counter", "monotonic", "time", "process_time"):
+        monkeypatch.setattr(time, name, lambda: float(next(ticks)))
+    assert plan() == calm
+
+
+def test_the_report_says_when_the_move_limit_cut_the_search_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.plan import optimize as opt
+
+    ev = evaluate(Request(str(RATES / "profile.yaml"), str(RATES / "programs.csv"), strategy="gain"))
+    assert ev.optimization is not None
+    gi = ev.optimization.inputs
+    full = opt.optimize(gi.candidates, gi.quotas, gi.rates, "gain", objective="p_at_least", k=5,
+                        institution_scope=gi.institution_scope)
+    monkeypatch.setattr(opt, "MOVE_LIMIT", 1)
+    cut = opt.optimize(gi.candidates, gi.quotas, gi.rates, "gain", objective="p_at_least", k=5,
+                       institution_scope=gi.institution_scope)
+    assert full.search is not None and cut.search is not None
+    assert (full.search["stopped"], full.search["moves"]) == ("local-optimum", 2)
+    assert (cut.search["stopped"], cut.search["moves"], cut.search["move_limit"]) == ("move-limit", 1, 1)
+    assert "stopped at its move limit" in cut.notes[0]
+    assert cut.decisions != full.decisions

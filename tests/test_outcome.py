@@ -72,9 +72,13 @@ def test_outcome_program_list_and_json() -> None:
     assert empty.low is None and empty.high is None and empty.expected_interviews == 0.0
 
 
-def test_large_plans_are_fast_and_sane() -> None:
+def test_a_500_program_distribution_keeps_its_mass_mean_and_variance() -> None:
+    """No timing here (bench/ measures speed): a long chain of convolutions must not drift."""
     rng = random.Random(1)
     ps = [rng.random() * 0.3 for _ in range(500)]
     dist = distribution(ps)
+    assert len(dist) == 501 and min(dist) >= 0.0
     assert sum(dist) == pytest.approx(1.0)
-    assert sum(k * v for k, v in enumerate(dist)) == pytest.approx(sum(ps))
+    mean = sum(k * v for k, v in enumerate(dist))
+    assert mean == pytest.approx(sum(ps))
+    assert sum((k - mean) ** 2 * v for k, v in enumerate(dist)) == pytest.approx(sum(p * (1 - p) for p in ps))

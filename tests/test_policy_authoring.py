@@ -67,6 +67,9 @@ def test_bundled_policies_validate() -> None:
 def test_a_copy_of_the_policies_validates_as_a_root(policies: Path) -> None:
     result = run("policy", "validate", str(policies))
     assert result.exit_code == 0, result.output
+    bundled = run("policy", "validate")
+    assert result.output.splitlines()[-1] == bundled.output.splitlines()[-1]  # the same policies and rules
+    assert result.output.splitlines()[-1].startswith("valid: ")
 
 
 def test_wrong_field_name_in_a_condition_points_at_its_line(policies: Path) -> None:
@@ -470,6 +473,8 @@ def test_new_cycle_then_test_cases_still_run_without_python(policies: Path) -> N
         "    expect:\n      assigned: {gold: 1}\n", encoding="utf-8")
     result = run("policy", "test", str(case))
     assert result.exit_code == 0, result.output
+    assert "ok    internal medicine in the new cycle" in result.output
+    assert "1 passed, 0 failed" in result.output
 
 
 # ---------------------------------------------------------------- list and schema export

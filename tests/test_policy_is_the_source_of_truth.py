@@ -63,3 +63,84 @@ def test_compiled_ruleset_matches_the_reviewed_snapshot() -> None:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(text)
     assert golden.read_text() == text, "compiled form changed: review, then regenerate the snapshot"
+
+
+# --- the glossary lives in policies, each entry with its source ---------------------------------------
+
+def test_every_gloss_cites_the_guide_or_is_labelled_a_signalwise_definition() -> None:
+    import yaml
+
+    data = yaml.safe_load((bundled_root() / "guidance" / "messages.yaml").read_text(encoding="utf-8"))
+    sources = data["sources"]
+    assert len(data["glossary"]) >= 20
+    for entry in data["glossary"]:
+        src = entry["source"] if isinstance(entry["source"], dict) else {"ref": entry["source"]}
+        if sources[src["ref"]]["reliability"] == "assumption":
+            assert "signalwise definition" in sources[src["ref"]]["title"], entry["term"]
+        else:
+            assert src["ref"] == "guide" and src.get("at"), entry["term"]
+            assert src["at"].startswith(GUIDE_HEADINGS), (entry["term"], src["at"])  # a heading of the guide
+
+
+GUIDE_HEADINGS = ("opening paragraph", "Understanding Preference Signaling: What It Is and Why It Matters",
+                  "Key Terms to Know",
+                  "Step 1: Clarify Your Application Profile",
+                  "Step 2: Understand Program Tiers for You (Not in General)",
+                  "1. Map Your Application Geography & Constraints")
+
+
+def test_a_gloss_without_a_source_or_passage_is_refused(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "messages.yaml"
+    text = path.read_text(encoding="utf-8")
+    cited = '    source: {ref: guide, at: "Step 2: Understand Program Tiers for You (Not in General), Safety programs"}'
+    assert cited in text
+    path.write_text(text.replace(cited, "    source: guide"), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2, result.output
+    assert "messages.yaml" in result.output and "'safety' cites guide without saying where" in result.output
+    path.write_text(text.replace(cited, ""), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2, result.output
+    assert "glossary" in result.output and "source" in result.output
+
+
+def test_the_reports_glossary_comes_from_the_policy(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "messages.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("a historically IMG-friendly program, often community-based",
+                                 "a program that often takes IMGs"), encoding="utf-8")
+    result = run_cli("evaluate", *example_args("strong-im"), "--format", "md", "--policies", str(root))
+    assert result.exit_code == 0, result.output
+    assert "- **safety**: a program that often takes IMGs" in result.output
+    report = json.loads(run_cli("evaluate", *example_args("strong-im"), "--format", "json").output)
+    safety = next(g for g in report["glossary"] if g["term"] == "safety")
+    assert "Safety programs" in safety["source"]
+
+
+def test_no_gloss_or_engine_sentence_is_written_in_python() -> None:
+    import yaml
+
+    data = yaml.safe_load((bundled_root() / "guidance" / "messages.yaml").read_text(encoding="utf-8"))
+    code = "\n".join(p.read_text(encoding="utf-8") for d in ("engine", "cli")
+                     for p in (Path(__file__).parent.parent / d).rglob("*.py"))
+    for entry in data["glossary"]:
+        assert entry["text"][:40] not in code, entry["term"]
+    for key, text in data["messages"].items():  # the engine's own sentences, e.g. the rate caveats
+        assert len(text) < 30 or text[:40] not in code, key
+
+
+def test_an_allocation_decision_without_a_source_is_refused(tmp_path: Path) -> None:
+    root = copied_policies(tmp_path)
+    path = root / "guidance" / "messages.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = "  allocation.covered: signalwise-choice\n"
+    assert line in text
+    path.write_text(text.replace(line, ""), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2, result.output
+    assert "message_sources.allocation.covered: missing: every allocation decision names its source" in result.output
+    path.write_text(text.replace(line, "  allocation.covered: nowhere\n"), encoding="utf-8")
+    result = run_cli("policy", "validate", str(root))
+    assert result.exit_code == 2 and "unknown source 'nowhere'" in result.output, result.output

@@ -148,9 +148,9 @@ def test_html_report_written_with_output_option(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------- sentences, sources
 
-# Allocation sentences the engine fills from policies/guidance/messages.yaml when no quota rule is involved
-# (e.g. a program covered by its institution's signal) carry no source of their own.
-SOURCELESS_ALLOWED = ("allocate.", "input.")  # the shortlist itself: no published source
+# Every allocation decision (`allocate.*`, a sentence from policies/guidance/messages.yaml used when no quota
+# rule is involved, e.g. a program covered by its institution's signal) names its source (`message_sources:`).
+SOURCELESS_ALLOWED = ("input.",)  # the shortlist itself: no published source
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
@@ -385,6 +385,37 @@ def test_html_marks_acronyms_and_glosses_them(example_reports: dict[str, dict[st
     assert "<dt>USCE</dt>" in html and "<dt>reach</dt>" in html
 
 
+def test_a_report_without_a_glossary_marks_no_acronym(example_reports: dict[str, dict[str, Any]]) -> None:
+    """An older report read back has no `glossary`: nothing is glossed from Python instead."""
+    report = copy.deepcopy(example_reports["strong-im"])
+    del report["glossary"]
+    html = RENDERERS["html"](report)
+    assert "<abbr" not in html and "<dt>" not in html.split('id="terms"')[1].split("</section>")[0]
+    assert "USCE" in html
+
+
+@pytest.mark.parametrize("extra", [("--signals", "gold=2,silver=3,bronze=2"), ("--signals", "alpha=5")])
+def test_every_allocation_decision_names_its_source_without_a_ratio_row(extra: tuple[str, ...]) -> None:
+    """Tiers the guide gives no ratio row for: no quota rule fires, so `allocate.*` entries cite the
+    sources policies/guidance/messages.yaml names for them (the covered programs: the specialty's)."""
+    ex = ROOT / "examples" / "gold-silver-im"
+    result = run_cli("evaluate", "--profile", str(ex / "profile.yaml"), "--programs", str(ex / "programs.csv"),
+                     *extra, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    entries = [(w, e) for w, e in firing_entries(report) if str(e.get("rule", "")).startswith("allocate.")]
+    assert entries, "no allocation entry without a quota rule: the test checks nothing"
+    for where, entry in entries:
+        assert entry.get("source"), f"{where}: {entry['rule']}"
+    rules = {e["rule"] for _w, e in entries}
+    if "gold" in extra[1]:  # institution-level tiers: the covered program cites the specialty's AAIM source
+        covered = [e for _w, e in entries if e["rule"] == "allocate.allocation.covered"]
+        assert covered and all(str(e["source"]).startswith("AAIM") for e in covered)
+    else:  # a tier of no ratio table: programs left out cite the labelled signalwise choice
+        assert rules == {"allocate.allocation.left-out"}
+        assert all("signalwise design choice" in str(e["source"]) for _w, e in entries)
+
+
 # ---------------------------------------------------------------------------------------------- explain
 
 
@@ -513,6 +544,10 @@ def test_explain_bad_files_exit_2_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_explain_needs_exactly_one_question(report_file: Path) -> None:
-    assert _explain(str(report_file)).exit_code == 2
-    assert _explain(str(report_file), "--program", "GSI-01", "--rule", "score.ties").exit_code == 2
-    assert _explain(str(report_file), "--rule", "score.ties", "--why-not", "gold").exit_code == 2
+    for args, message in (((), "give exactly one of --program ID or --rule ID"),
+                          (("--program", "GSI-01", "--rule", "score.ties"),
+                           "give exactly one of --program ID or --rule ID"),
+                          (("--rule", "score.ties", "--why-not", "gold"), "--why-not needs --program ID")):
+        result = _explain(str(report_file), *args)
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output

@@ -135,8 +135,11 @@ def test_many_evaluations_never_exhaust_the_session_limit(tmp_path: Path) -> Non
     # including sessions in which no rule fired (deleting those crashed the C core before the fix).
     root = policy_root(tmp_path, QUIET)
     req = request(tmp_path, root)
-    for _ in range(1_100):
-        evaluate(req)
+    first = evaluate(req)
+    for _ in range(1_099):
+        last = evaluate(req)
+    assert [p.program for p in last.allocation.picks] == [p.program for p in first.allocation.picks]
+    assert len(last.firings) == len(first.firings)
 
 
 def test_false_duplicate_is_retried_with_a_salt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

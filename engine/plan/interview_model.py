@@ -15,7 +15,7 @@ API (used by `signalwise compare` and by `evaluate --strategy`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -347,8 +347,10 @@ class GainInputs:
                                       f"add {cols} (0..1, e.g. from each program's Residency Explorer page) "
                                       "to your shortlist")])
 
-    def notes(self) -> list[str]:
-        """Caveats a report should print next to any number computed from these rates."""
+    def notes(self, say: Callable[..., str]) -> list[str]:
+        """Caveats a report should print next to any number computed from these rates. The model's own notes
+        come from its file; signalwise's caveats are sentences from the policies (`say(key, **fields)`,
+        i.e. `PolicySet.message`: the `rates.*` keys of policies/guidance/messages.yaml)."""
         out: list[str] = []
         if self.model is not None and self.uses_model():
             pop = self.model.population_note(self.graduate_type)
@@ -360,17 +362,13 @@ class GainInputs:
                      and (g := gain_of(self.rates, c.program, tier)) is not None}
             if len(gains) == 1 and len(self.programs_with_gain()) > 1:
                 what = "signal" if tier == "signal" else f"{tier} signal"
-                out.append(f"every program has the same {tier} rates here, so where a {what} goes does not "
-                           "change expected interviews (only how many are used); per-program "
-                           "interview_rate_* columns in your shortlist let the optimizer tell programs apart")
+                out.append(say("rates.same-gain", tier=tier, what=what))
         missing = self.programs_without_gain()
         if missing and self.has_data():
-            out.append(f"{len(missing)} eligible program(s) have no known gain ({', '.join(missing[:8])}"
-                       f"{', ...' if len(missing) > 8 else ''}): the optimizer counts their gain as 0, so "
-                       "programs with data are preferred for signals")
+            out.append(say("rates.unknown-gain", count=len(missing),
+                           programs=", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")))
         if self.covered:
-            out.append("a program covered by another program's institution-level signal is counted at its "
-                       "unsignaled rate (whether a shared signal lifts both programs is not known)")
+            out.append(say("rates.institution-shared"))
         return out
 
 

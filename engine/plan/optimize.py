@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .claims import precedence_violations
@@ -24,6 +24,9 @@ from .solve import SOLVER, STRATEGIES, OptimizeError, solve
 
 __all__ = ["OBJECTIVES", "STRATEGIES", "OptimizeError", "Plan", "optimize"]
 OBJECTIVES = ("expected", "p_at_least")
+# The P(at least k) local search makes at most this many improving moves: a bound on work, never on time, so
+# the plan is the same on a fast machine and a slow one.
+MOVE_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Plan:
     solve_seconds: float = 0.0
     solves: int = 0
     notes: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None       # P(at least k) only: how the local search ended (`search_record`)
 
     def to_json(self) -> dict[str, Any]:
         return {"strategy": self.strategy, "objective": self.objective,
@@ -136,18 +140,28 @@ def optimize(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], rate
     cands = sorted(candidates, key=lambda c: c.program)
     decisions = dict(sol.decisions)
     notes: list[str] = []
+    search: dict[str, Any] | None = None
     if objective == "p_at_least":
         assert k is not None
         decisions, moved, cut = improve_p_at_least(decisions, cands, quotas, rates, k, strategy=strategy,
-                                                    institution_scope=institution_scope)
+                                                    institution_scope=institution_scope, max_rounds=MOVE_LIMIT)
+        search = search_record(moved, cut)
         notes.append(f"P(at least {k}) improved by local search in {moved} move(s) from the "
                      "expected-interviews optimum (heuristic, not a proven optimum)"
                      + ("; the search stopped at its move limit" if cut else ""))
     broken = hard_violations(decisions, cands, quotas, institution_scope=institution_scope, strategy=strategy)
     if broken:  # never expected: the solver honours these constraints by construction
         raise OptimizeError("solver plan breaks hard constraints: " + "; ".join(broken))
-    return describe_plan(strategy, objective if objective == "expected" else f"p_at_least:{k}", decisions, cands,
-                      quotas, rates, time.perf_counter() - started, sol.solves, notes)
+    plan = describe_plan(strategy, objective if objective == "expected" else f"p_at_least:{k}", decisions, cands,
+                         quotas, rates, time.perf_counter() - started, sol.solves, notes)
+    return replace(plan, search=search)
+
+
+def search_record(moves: int, cut: bool) -> dict[str, Any]:
+    """How the P(at least k) search ended, for the report. A local search proves no optimum: `stopped` is
+    "local-optimum" (no single move or swap improves P(at least k)) or "move-limit" (bound reached)."""
+    return {"method": "local-search", "moves": moves, "move_limit": MOVE_LIMIT,
+            "stopped": "move-limit" if cut else "local-optimum", "proven_optimal": False}
 
 
 def describe_plan(strategy: str, objective: str, decisions: dict[str, str], cands: Sequence[Candidate],
@@ -309,7 +323,7 @@ def _remove(dist: list[float], p: float) -> list[float]:
 
 def improve_p_at_least(decisions: Mapping[str, str], candidates: Sequence[Candidate],
                        quotas: Sequence[LevelQuota], rates: RateTable, k: int, *, strategy: str,
-                       institution_scope: bool, max_rounds: int = 100) -> tuple[dict[str, str], int, bool]:
+                       institution_scope: bool, max_rounds: int = MOVE_LIMIT) -> tuple[dict[str, str], int, bool]:
     """Best-improvement local search on P(at least k); deterministic; returns (plan, moves made, whether
     the move limit cut it short). No wall clock: the same inputs give the same plan on any machine.
 

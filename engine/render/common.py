@@ -1,14 +1,17 @@
-"""Helpers shared by the human-readable renderers: ordering, labels, a small glossary, and views derived
-from the report dict (the HOW chain by step, what would change a decision, chart data, cited sources).
+"""Helpers shared by the human-readable renderers: ordering, labels, the glossary entries a report needs,
+and views derived from the report dict (the HOW chain by step, what would change a decision, chart data,
+cited sources).
 
-Nothing here invents a sentence: every explanatory sentence comes from the report, which took it from a
-policy. The renderers add only headings, labels, table captions and the glosses in `GLOSSARY`.
+Nothing here invents a sentence: every explanatory sentence and every gloss comes from the report, which
+took it from a policy (the glossary: `glossary:` in policies/guidance/messages.yaml, each entry with its
+source). The renderers add only headings, labels and table captions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,68 +26,8 @@ LEVEL_LABEL = {"critical": "Critical", "warning": "Warnings", "info": "Good to k
 PREFERENCE_LABEL = {"must_have": "must-have", "preferred": "preferred", "avoid": "avoid"}
 PREFERENCE_ORDER = ("must_have", "preferred", "avoid")
 
-# The glossary: jargon the reports use, glossed in plain words (from the guide's own definitions where it
-# gives one). Renderers show the entries whose term occurs in the report; HTML also marks acronyms with
-# <abbr>. Keep it small: a gloss is a label, not an explanation of a decision.
-GLOSSARY: dict[str, str] = {
-    "IMG": "international medical graduate: someone who earned their medical degree outside the US and "
-    "Canada",
-    "US-citizen IMG": "a US citizen who studied medicine abroad",
-    "USCE": "US clinical experience: clinical rotations in US hospitals",
-    "sub-internship": 'a senior clinical rotation in which you work as an intern would (also "sub-I")',
-    "Step 2 CK": "USMLE Step 2 Clinical Knowledge, now the most important exam score for programs",
-    "USMLE": "United States Medical Licensing Examination",
-    "ERAS": "Electronic Residency Application Service: where you apply and send your signals",
-    "NRMP": "National Resident Matching Program, which runs the Match",
-    "AAIM": "Alliance for Academic Internal Medicine, which sets internal medicine's signaling rules",
-    "QI": "quality improvement (projects that improve patient care)",
-    "signal": "a limited way to tell a program it is among your top choices; programs see it when they "
-    "review you",
-    "gold signal": "the stronger tier where a specialty has two tiers; for your very top programs",
-    "silver signal": "the second tier: still meaningful, less strong than gold",
-    "strong / moderate / at-risk": "the guide's three applicant profiles, from its Step 1 self-assessment",
-    "reach": "a program where applicants like you rarely match: few IMGs, research-heavy, or a highly "
-    "desired location",
-    "target": "a program that takes some US-citizen IMGs each year and where you are realistic",
-    "safety": "a historically IMG-friendly program, often community-based",
-    "closed": "a program whose stated requirements rule you out, so a signal there would be wasted",
-    "score": "signalwise's points for a program (your interest, ties, rotation, alumni, geography); among "
-    "programs of the same fit, the higher score gets the signal first",
-    "must-have / preferred / avoid": "the areas you said you must be in, would like to be in, or would "
-    "rather avoid",
-}
-_GLOSS_PATTERNS: dict[str, str] = {
-    "IMG": r"\bIMGs?\b",
-    "US-citizen IMG": r"\bUS[- ]citizen IMGs?\b",
-    "USCE": r"\bUSCE\b",
-    "sub-internship": r"\bsub-?intern(ship)?s?\b|\bsub-I\b",
-    "Step 2 CK": r"\bStep 2 CK\b",
-    "USMLE": r"\bUSMLE\b",
-    "ERAS": r"\bERAS\b",
-    "NRMP": r"\bNRMP\b",
-    "AAIM": r"\bAAIM\b",
-    "QI": r"\bQI\b",
-}
-ALWAYS_GLOSSED = (
-    "signal",
-    "strong / moderate / at-risk",
-    "reach",
-    "target",
-    "safety",
-    "closed",
-    "score",
-    "must-have / preferred / avoid",
-)
-# Acronyms wrapped in <abbr title="..."> in HTML (word-bounded, case-sensitive).
-ABBREVIATIONS = {
-    "USCE": "USCE",
-    "IMG": "IMG",
-    "ERAS": "ERAS",
-    "NRMP": "NRMP",
-    "USMLE": "USMLE",
-    "AAIM": "AAIM",
-    "QI": "QI",
-}
+# Acronyms wrapped in <abbr title="..."> in HTML (word-bounded, case-sensitive); the title is the acronym's
+# gloss in the report's glossary (policies/guidance/messages.yaml), and an acronym without one stays plain.
 ABBR_RE = re.compile(r"\b(USCE|IMG|ERAS|NRMP|USMLE|AAIM|QI)(s?)\b")
 
 POINTS_RE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) points?\)\s*$")
@@ -371,19 +314,30 @@ def short_source(src: Source) -> str:
 # ---------------------------------------------------------------------------------------------- glossary
 
 
-def glossary_for(texts: Iterable[str]) -> list[tuple[str, str]]:
-    """The glossary entries a report needs: the always-used labels plus jargon that occurs in its text."""
-    blob = "\n".join(texts)
+def glossary_for(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The glossary entries a report needs, from the report's own glossary (taken from the policies): those
+    marked `always`, plus those one of whose words occurs in the report's sentences or tier names."""
+    blob = "\n".join(report_texts(report))
     out = []
-    for term, gloss in GLOSSARY.items():
-        pattern = _GLOSS_PATTERNS.get(term)
-        if (
-            term in ALWAYS_GLOSSED
-            or (pattern and re.search(pattern, blob))
-            or (term in ("gold signal", "silver signal") and term.split()[0] in blob)
-        ):
-            out.append((term, gloss))
+    for entry in report.get("glossary") or []:
+        words = [str(w) for w in entry.get("words") or []]
+        if entry.get("always") or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", blob) for w in words):
+            out.append((str(entry["term"]), str(entry["text"])))
     return out
+
+
+# The glosses of the report being rendered, for markup that sees only a sentence (HTML's <abbr title>).
+_GLOSSES: ContextVar[dict[str, str] | None] = ContextVar("signalwise_glosses", default=None)
+
+
+def use_glossary(report: dict[str, Any]) -> None:
+    """Make `report`'s glossary the one `gloss()` reads while it is rendered."""
+    _GLOSSES.set({str(g["term"]): str(g["text"]) for g in report.get("glossary") or []})
+
+
+def gloss(term: str) -> str | None:
+    """The gloss of `term` in the report being rendered (see `use_glossary`), or None when it has none."""
+    return (_GLOSSES.get() or {}).get(term)
 
 
 def report_texts(report: dict[str, Any]) -> list[str]:

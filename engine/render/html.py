@@ -3,9 +3,9 @@
 The markup lives in Jinja2 templates (templates/report*.html.j2 on the shared base.html.j2, see
 templating.py); this module only shapes the report dict into what they show, in order. Every explanatory
 sentence comes from the report dict (which took it from a policy); the templates add headings, labels and
-captions, and glosses come from common.GLOSSARY. All report data is escaped (autoescape; the helpers that
-return links and sentences escape with html.escape). Output is deterministic: no clock, no randomness,
-every list in a documented order.
+captions, and glosses come from the report's glossary (taken from the policies). All report data is
+escaped (autoescape; the helpers that return links and sentences escape with html.escape). Output is
+deterministic: no clock, no randomness, every list in a documented order.
 A Content-Security-Policy meta tag forbids the page from loading anything, so a stray external
 reference fails loudly in a browser instead of leaking a request.
 """
@@ -21,7 +21,6 @@ from markupsafe import Markup
 from . import svg, templating
 from .common import (
     ABBR_RE,
-    GLOSSARY,
     POSITION_LABEL,
     PREFERENCE_LABEL,
     PREFERENCE_ORDER,
@@ -37,6 +36,7 @@ from .common import (
     fit_rows,
     fmt,
     fmt_range,
+    gloss,
     glossary_for,
     humanize,
     is_signaled,
@@ -46,13 +46,13 @@ from .common import (
     place_parts,
     plural,
     program_index,
-    report_texts,
     score_parts,
     short_source,
     signaled_label,
     sorted_programs,
     source_index,
     tier_names,
+    use_glossary,
     value_label,
     wanted_without_signal,
     would_change,
@@ -77,8 +77,8 @@ def sentence(text: Any) -> str:
     """An escaped sentence with known acronyms wrapped in <abbr title=...>."""
 
     def sub(m: re.Match[str]) -> str:
-        gloss = GLOSSARY.get(m.group(1), "")
-        return f'<abbr title="{e(gloss)}">{m.group(1)}</abbr>{m.group(2)}'
+        text = gloss(m.group(1))
+        return m.group(0) if text is None else f'<abbr title="{e(text)}">{m.group(1)}</abbr>{m.group(2)}'
 
     return ABBR_RE.sub(sub, e(text))
 
@@ -130,6 +130,7 @@ class _Doc:
 
 def render(report: dict[str, Any], verbose: bool = False, template_dir: str | None = None) -> str:
     """The report as one HTML page from report.html.j2 (bundled, or overridden in `template_dir`)."""
+    use_glossary(report)
     doc = _Doc(report, verbose)
     title = f"Signal plan: {humanize(report['specialty'])}, {humanize(report['cycle'])}"
     subtitles = [report["cycle_choice"]] if report.get("cycle_choice") else []
@@ -138,7 +139,7 @@ def render(report: dict[str, Any], verbose: bool = False, template_dir: str | No
         "notices": [Markup(sentence(n["text"])) for n in report.get("notices", [])],
         "subtitles": [*subtitles, Markup(_subtitle(report))],
         "toc": _toc(report),
-        "terms": glossary_for(report_texts(report)),
+        "terms": glossary_for(report),
         "findings": [(level, level_heading(level, len(items)), items) for level, items in findings_by_level(report)],
         "wanted": wanted_without_signal(report),
         "programs": [_program_view(doc, p) for p in sorted_programs(report)],

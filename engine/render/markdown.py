@@ -1,7 +1,7 @@
 """Markdown report: the same content as the HTML report, as plain Markdown (tables instead of charts).
 
 Layout only: every explanatory sentence comes from the report dict (which took it from a policy); this
-module adds headings, labels, table captions and glosses (common.GLOSSARY). Deterministic output.
+module adds headings, labels and table captions; glosses come from the report's glossary. Deterministic output.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from .common import (
     place_parts,
     plural,
     program_index,
-    report_texts,
     score_parts,
     short_source,
     signal_summary,
@@ -217,7 +216,7 @@ def _plan(doc: _Doc) -> list[str]:
 
 def _glossary(doc: _Doc) -> list[str]:
     out = ["## Words used in this report", ""]
-    out += [f"- **{md(term)}**: {md(gloss)}" for term, gloss in glossary_for(report_texts(doc.report))]
+    out += [f"- **{md(term)}**: {md(gloss)}" for term, gloss in glossary_for(doc.report)]
     out.append("")
     return out
 
