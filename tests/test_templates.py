@@ -126,6 +126,15 @@ def test_a_missing_template_dir_is_an_input_error(tmp_path: Path) -> None:
     assert written == "" and "Traceback" not in result.output
 
 
+def test_templates_that_include_each_other_in_a_circle_are_an_input_error(tmp_path: Path) -> None:
+    folder = _broken(tmp_path, "brand.html.j2", '<div>{% include "footer.html.j2" %}</div>\n')
+    (folder / "footer.html.j2").write_text('<footer>{% include "brand.html.j2" %}</footer>\n', encoding="utf-8")
+    result, written = _evaluate_html(tmp_path, "--template", str(folder))
+    assert result.exit_code == 2, result.output
+    assert f"{folder}: the templates include or extend each other in a circle" in result.output
+    assert "Traceback" not in result.output and written == ""
+
+
 def test_an_office_template_cannot_reach_into_python(tmp_path: Path) -> None:
     folder = _broken(tmp_path, "brand.html.j2", "{{ title.__class__.__mro__ }}\n")
     result, written = _evaluate_html(tmp_path, "--template", str(folder))

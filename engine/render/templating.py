@@ -80,6 +80,13 @@ def render_page(name: str, context: dict[str, Any], template_dir: str | None = N
         return env.get_template(name).render(context)
     except jinja2.TemplateError as exc:
         raise _problem(exc, template_dir, name, sys.exc_info()[2]) from None
+    except RecursionError:
+        if template_dir is None:  # the bundled templates never recurse: a bug of ours, not the user's
+            raise
+        raise InputError([Problem(template_dir, None, None,
+                                  "the templates include or extend each other in a circle",
+                                  "a template may include another one only if that one does not lead "
+                                  "back to it")]) from None
 
 
 def _problem(exc: jinja2.TemplateError, template_dir: str | None, name: str,
