@@ -9,7 +9,7 @@ not handle exactly (another type, a non-finite float) falls back to `json.dumps`
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 
@@ -30,7 +30,7 @@ def _key(key: Any) -> str:
     """A mapping key as json.dumps writes it (it converts before sorting only for the text, not the order)."""
     kind = type(key)
     if kind is str:
-        return encode_basestring(key)  # type: ignore[no-any-return]
+        return encode_basestring(key)
     if kind is bool or key is None:
         return '"true"' if key is True else '"false"' if key is False else '"null"'
     if kind is int:
