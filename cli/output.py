@@ -60,7 +60,9 @@ def safe(text: str, fmt: str = "text") -> str:
     format shows control characters as `\\x1b`."""
     if fmt == "json":
         return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    from signalwise.engine.render.common import terminal_safe  # not for JSON: its import is not free
+    if text.isascii() and text.replace("\n", "").replace("\t", "").isprintable():
+        return text  # no control character to show (terminal_safe would return it unchanged)
+    from signalwise.engine.render.common import terminal_safe  # imported only when needed: it is not free
 
     return terminal_safe(text)
 
