@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, MutableMapping
 from importlib import import_module
 
 _MODULES = {"text": "text", "md": "markdown", "json": "json_out", "html": "html"}
 
 
-class _Renderers(Mapping[str, Callable[..., str]]):
+class _Renderers(MutableMapping[str, Callable[..., str]]):
     """format -> render(report, verbose=False); a renderer's module is imported on first use, so a JSON
-    report never pays for importing the HTML, SVG and Markdown layouts (cold CLI start-up)."""
+    report never pays for importing the HTML, SVG and Markdown layouts (cold CLI start-up). Assigning
+    a format replaces its renderer (tests do, to simulate a failing one)."""
+
+    def __init__(self) -> None:
+        self._set: dict[str, Callable[..., str]] = {}
 
     def __getitem__(self, fmt: str) -> Callable[..., str]:
+        if fmt in self._set:
+            return self._set[fmt]
         render: Callable[..., str] = import_module(f"{__name__}.{_MODULES[fmt]}").render
         return render
 
+    def __setitem__(self, fmt: str, render: Callable[..., str]) -> None:
+        self._set[fmt] = render
+
+    def __delitem__(self, fmt: str) -> None:
+        del self._set[fmt]
+
     def __iter__(self) -> Iterator[str]:
-        return iter(_MODULES)
+        return iter(dict.fromkeys([*_MODULES, *self._set]))
 
     def __len__(self) -> int:
-        return len(_MODULES)
+        return len(dict.fromkeys([*_MODULES, *self._set]))
 
 
-RENDERERS: Mapping[str, Callable[..., str]] = _Renderers()
+RENDERERS: MutableMapping[str, Callable[..., str]] = _Renderers()
