@@ -75,9 +75,31 @@ def program_rows(n: int, seed: int = 0, specialty: str = "internal-medicine") ->
     return rows
 
 
+RATE_COLUMNS = ("interview_rate_gold", "interview_rate_silver", "interview_rate_unsignaled")
+
+
+def add_rates(rows: list[dict[str, str]], seed: int = 0) -> list[dict[str, str]]:
+    """Invented per-program interview rates for a gold/silver shortlist (what `--strategy gain` optimises):
+    a base rate without a signal and a lift per tier, varied by program; about one program in ten has no
+    figure for a tier (an empty cell: an unknown rate)."""
+    rng = random.Random(f"rates:{seed}:{len(rows)}")
+    out = []
+    for row in rows:
+        base = rng.uniform(0.02, 0.2)
+        silver = min(0.95, base + rng.uniform(0.02, 0.25))
+        gold = min(0.98, silver + rng.uniform(0.0, 0.2))
+        cells = {"interview_rate_gold": f"{gold:.2f}", "interview_rate_silver": f"{silver:.2f}",
+                 "interview_rate_unsignaled": f"{base:.2f}"}
+        if rng.random() < 0.1:
+            cells[rng.choice(RATE_COLUMNS[:2])] = ""
+        out.append({**row, **cells})
+    return out
+
+
 def programs_csv(rows: list[dict[str, str]]) -> str:
-    lines = [",".join(COLUMNS)]
-    lines += [",".join(row[c] for c in COLUMNS) for row in rows]
+    columns = COLUMNS + tuple(c for c in RATE_COLUMNS if rows and c in rows[0])
+    lines = [",".join(columns)]
+    lines += [",".join(row[c] for c in columns) for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -135,10 +157,12 @@ goals:
 
 
 def write_applicant(folder: Path, seed: int, n_programs: int, specialty: str = "internal-medicine",
-                    cycle: str = "eras-2026") -> None:
+                    cycle: str = "eras-2026", *, rates: bool = False) -> None:
+    """One applicant folder; `rates` adds per-program interview-rate columns (gold, silver, no signal)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "profile.yaml").write_text(profile_yaml(seed, specialty, cycle), encoding="utf-8")
-    (folder / "programs.csv").write_text(programs_csv(program_rows(n_programs, seed, specialty)),
+    rows = program_rows(n_programs, seed, specialty)
+    (folder / "programs.csv").write_text(programs_csv(add_rates(rows, seed) if rates else rows),
                                          encoding="utf-8")
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .generate import write_cohort
-from .run import DOC, RESULTS, WORK, child_env, policy_state, signalwise_cmd
+from .run import RESULTS, WORK, child_env, policy_state, signalwise_cmd
 
 
 def children(pid: int) -> list[int]:
@@ -182,12 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "resume.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     text = resume_table(res)
     print(text)
-    if not args.no_docs and DOC.is_file():
-        doc = DOC.read_text(encoding="utf-8")
-        begin, end = "<!-- resume:begin -->", "<!-- resume:end -->"
-        if begin in doc and end in doc:
-            head, rest = doc.split(begin, 1)
-            DOC.write_text(f"{head}{begin}\n{text}{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    if not args.no_docs and (RESULTS / "latest.json").is_file():
+        from .render_docs import write
+
+        write()  # docs/performance.md is rendered from the results files, this one included
     return 0 if res["verdict_nothing_lost"] else 1
 
 
@@ -210,8 +208,9 @@ def resume_table(res: dict[str, Any]) -> str:
     lines = [f"{res['applicants']:,} generated applicants, `signalwise batch --format json --workers "
              f"{res['workers']}`; load average {res['loadavg_start'][0]:.1f} at the start:", "",
              "| run | what happened | wall time | applicants finished |", "|---|---|---|---|",
-             "| 1 | " + interrupted(r1, f"{r1['signal']} at ~40%"),
-             "| 2 | " + interrupted(r2, f"{r2['signal']} (Ctrl-C) at ~70%"),
+             "| 1 | " + interrupted(r1, f"{r1['signal']} after {r1['finished_when_interrupted']:,} applicants"),
+             "| 2 | " + interrupted(r2, f"{r2['signal']} (Ctrl-C) after {r2['finished_when_interrupted']:,} "
+                                         "applicants"),
              f"| 3 | rerun to completion (exit {r3['exit_code']}): {r3['reused']:,} reused, "
              f"{r3['evaluated']:,} evaluated, {r3['ok']:,} of {r3['rows']:,} ok | {r3['wall_s']:.1f} s | "
              f"{r3['rows']:,} |",

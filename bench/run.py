@@ -43,6 +43,10 @@ COHORT_SIZES = (1, 100, 1000)
 DEPS_IMPORT = "import durable.engine, yaml, jsonschema, click"
 CLICK_IMPORT = "import click"
 COLD_SIZES = (40, 200, 1000)  # cold `signalwise evaluate`, interleaved with the floors (issue 15)
+# `--strategy gain` inputs (issue 18): family medicine with the real interview-rate model of its cycle, and
+# a gold/silver internal-medicine shortlist with per-program rate columns; the optimizer's solve times.
+GAIN_INPUTS = {"gain-fm": ("family-medicine", False), "gain-im-rates": ("internal-medicine", True)}
+GAIN_SIZES = (40, 200, 1000)
 
 
 # ---------------------------------------------------------------- statistics
@@ -187,6 +191,12 @@ def prepare_inputs(quick: bool) -> dict[str, Path]:
         if not (folder / "programs.csv").is_file():
             write_applicant(folder, seed=1, n_programs=n)
         paths[f"programs-{n}"] = folder
+    for label, (specialty, rates) in GAIN_INPUTS.items():
+        for n in GAIN_SIZES:
+            folder = WORK / "inputs" / f"{label}-{n}"
+            if not (folder / "programs.csv").is_file():
+                write_applicant(folder, seed=1, n_programs=n, specialty=specialty, rates=rates)
+            paths[f"{label}-{n}"] = folder
     for n in COHORT_SIZES if not quick else COHORT_SIZES[:2]:
         folder = WORK / "inputs" / f"cohort-{n}"
         if not (folder / f"applicant-{n:05d}" / "programs.csv").is_file():
@@ -239,6 +249,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     results["floors"] = {
         "python_bare": timed([sys.executable, "-c", "pass"], rep * 2, env),
         "import_deps": timed([sys.executable, "-c", DEPS_IMPORT], rep * 2, env),
+        "import_click": timed([sys.executable, "-c", CLICK_IMPORT], rep * 2, env),
     }
     log("start-up: signalwise --help, signalwise evaluate (up to reading its inputs)")
     missing = str(WORK / "does-not-exist")
@@ -251,6 +262,20 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     }
     log("cold CLI: floors, --help and evaluate at 40/200/1,000 programs, interleaved")
     results["cold"] = cold_runs(sw, paths, rep * 2 if not quick else rep + 2, env)
+    log("where a cold evaluate's CPU time goes (fresh process each run, policy cache filled)")
+    phases = [worker(["phases", str(paths["programs-200"]), str(WORK / "cold-out" / "phases.json")], env)
+              for _ in range(rep * 2)]
+    results["phases"] = {k: stats([p[k] for p in phases]) for k in phases[0] if k.endswith("_s")}
+    results["phases"]["jsonschema_imported"] = any(p["jsonschema_imported"] for p in phases)
+    results["phases"]["programs"] = 200
+    log("optimizer: --strategy gain solve times (FM with its rate model, gold/silver IM with rate columns)")
+    results["optimizer"] = {}
+    for label in GAIN_INPUTS:
+        for n in GAIN_SIZES:
+            o = worker(["optimizer", str(paths[f"{label}-{n}"]), "--repeat", str(3 if quick else 7)], env)
+            results["optimizer"][f"{label}-{n}"] = {
+                **{k: o[k] for k in ("programs", "signals", "tiers", "k", "model", "solves", "p_at_least_notes")},
+                "expected": stats(o["expected_s"]), "p_at_least": stats(o["p_at_least_s"])}
     log("policy load + compile (fresh process each run)")
     pol = [worker(["policy"], dict(env, SIGNALWISE_NO_CACHE="1")) for _ in range(rep)]  # the uncached cost
     results["policy"] = {k: stats([p[k] for p in pol]) for k in ("load_s", "check_s", "compile_s",
@@ -260,7 +285,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
 
     results["cli_evaluate"] = {}
     results["inprocess"] = {}
-    for n in PROGRAM_SIZES:
+    for n in PROGRAM_SIZES if not quick else PROGRAM_SIZES[:-1]:  # quick: no stress size
         folder = paths[f"programs-{n}"]
         cli_rep = max(2, rep // 2) if n >= 5000 else rep
         log(f"CLI end to end, {n} programs ({cli_rep} runs)")
@@ -337,6 +362,9 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
             entry["batch_rerun_all_current_s"] = None if wall2 != wall2 else round(wall2, 2)
         results["cohorts"][str(n)] = entry
     results["targets"] = targets(results)
+    # What a national-scale run would take, extrapolated by the renderer from the measured batch CPU time
+    # per applicant: these are the sizes it extrapolates to.
+    results["scaling"] = {"applicants": [10_000, 50_000], "cores": [2, 8, 16]}
     return results
 
 
@@ -360,6 +388,11 @@ def cold_runs(sw: list[str], paths: dict[str, Path], rounds: int, env: dict[str,
                str(folder / "programs.csv"), "--format", "json", "-o", str(out_dir / f"{n}.json")]
         cmds[f"evaluate_{n}"] = (cmd, env)
         cmds[f"evaluate_{n}_no_cache"] = (cmd, nocache)
+    for label in GAIN_INPUTS:
+        folder = paths[f"{label}-200"]
+        cmds[f"evaluate_{label}_200"] = ([*sw, "evaluate", "--profile", str(folder / "profile.yaml"), "--programs",
+                                          str(folder / "programs.csv"), "--strategy", "gain", "--format", "json",
+                                          "-o", str(out_dir / f"{label}-200.json")], env)
     samples: dict[str, list[float]] = {k: [] for k in cmds}
     failures: list[str] = []
     for round_ in range(rounds + 1):
@@ -424,7 +457,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         f"{ms(c1000)} / {ms(c200)}")
     ev = med(r["startup"]["evaluate"]["wall"])
     add("`signalwise evaluate` start-up vs import floor", ratio(ev, floor), 1.5, "x", f"{ms(ev)} / {ms(floor)}")
-    for n in PROGRAM_SIZES:
+    for n in (n for n in PROGRAM_SIZES if str(n) in inproc):
         x = inproc[str(n)]
         asserted = f"{x['facts_asserted']:,}" if x.get("facts_asserted") is not None else "?"
         add(f"evaluation vs durable-rules floor, {n} programs", x["overhead_vs_floor"], 3.0, "x",
@@ -452,7 +485,9 @@ def meta(quick: bool) -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform(),
             "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "durable_rules": version("durable_rules"), "bytecode_cache": "on (private PYTHONPYCACHEPREFIX)",
-            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+            "sizes": {"cold": list(COLD_SIZES), "programs": list(PROGRAM_SIZES[:-1] if quick else PROGRAM_SIZES),
+                      "cohorts": list(COHORT_SIZES[:2] if quick else COHORT_SIZES), "gain": list(GAIN_SIZES)}}
 
 
 def _log(msg: str) -> None:
@@ -476,10 +511,15 @@ def table(r: dict[str, Any]) -> str:
     lines.append(f"| floor: `python -c pass` | {fmt(fl['python_bare']['wall'])} | |")
     lines.append("| **floor: import durable-rules, PyYAML, jsonschema, click** | "
                  f"{fmt(fl['import_deps']['wall'])} | 1.00x |")
+    click_floor = fl["import_click"]["wall"]["median"] if "import_click" in fl else None
+    if click_floor:
+        lines.append(f"| floor: import click (the floor of `--help`) | {fmt(fl['import_click']['wall'])} | "
+                     f"{click_floor / floor:.2f}x |")
     for key, label in (("help", "`signalwise --help`"), ("evaluate", "`signalwise evaluate` start-up"),
                        ("evaluate_no_bytecode_cache", "`signalwise evaluate` start-up, no bytecode cache")):
         w = st[key]["wall"]
-        lines.append(f"| {label} | {fmt(w)} | {w['median'] / floor:.2f}x |")
+        vs_click = f" ({w['median'] / click_floor:.2f}x the click-only floor)" if key == "help" and click_floor else ""
+        lines.append(f"| {label} | {fmt(w)} | {w['median'] / floor:.2f}x{vs_click} |")
     cold = r["cold"]
     cfloor = cold["import_deps"]["wall"]["median"]
     lines += ["", f"Cold CLI runs, interleaved ({cold['rounds']} rounds, every command once per round; "
@@ -491,7 +531,12 @@ def table(r: dict[str, Any]) -> str:
     for n in COLD_SIZES:
         labels[f"evaluate_{n}"] = f"`signalwise evaluate`, {n:,} programs"
         labels[f"evaluate_{n}_no_cache"] = f"`signalwise evaluate`, {n:,} programs, `SIGNALWISE_NO_CACHE=1`"
+    for label_, (specialty, rates) in GAIN_INPUTS.items():
+        labels[f"evaluate_{label_}_200"] = (f"`signalwise evaluate --strategy gain`, 200 programs, {specialty}"
+                                            + (" with rate columns" if rates else " with its rate model"))
     for key, label in labels.items():
+        if key not in cold:
+            continue
         w = cold[key]["wall"]
         lines.append(f"| {label} | {fmt(w)} | {w['median'] / cfloor:.2f}x |" if w.get("n") else
                      f"| {label} | failed | |")
@@ -504,7 +549,7 @@ def table(r: dict[str, Any]) -> str:
               "floor: durable-rules C core, same facts | floor: durable-rules public API | "
               "evaluate / C-core floor | facts asserted | heap peak |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    for n in PROGRAM_SIZES:
+    for n in (n for n in PROGRAM_SIZES if str(n) in r["inprocess"]):
         c, i = r["cli_evaluate"][str(n)], r["inprocess"][str(n)]
         star = " *" if i.get("above_input_limit") else ""
         failed = f" ({plural(len(c['failed_runs']), 'run')} failed)" if c.get("failed_runs") else ""
@@ -562,24 +607,23 @@ def run_errors(r: dict[str, Any]) -> list[str]:
 
 
 def write_docs(r: dict[str, Any]) -> None:
-    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else f"# Performance\n\n{begin}\n{end}\n"
-    if begin not in text or end not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(f"{head}{begin}\n{table(r)}{end}{tail}", encoding="utf-8")
+    """docs/performance.md and the optimizer table of docs/optimizer.md, rendered from the results files."""
+    from .render_docs import write
+
+    write()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, cohorts of 1 and 100 only (~2 min)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer runs, no 5,000-program stress size, cohorts of 1 and 100 only")
     parser.add_argument("--repeat", type=int, help="runs per CLI measurement (default 7, quick 3)")
     parser.add_argument("--workers", type=int, help="batch workers (default: the cores)")
     parser.add_argument("--skip-batch", action="store_true",
                         help="do not run `signalwise batch` on the cohorts")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON results file")
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument("--no-docs", action="store_true",
+                        help="do not regenerate docs/performance.md and docs/optimizer.md's table")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = run_suite(args)
@@ -589,9 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(results))
     print(f"results: {args.out}", file=sys.stderr)
-    if not args.no_docs:
+    if not args.no_docs and args.out == RESULTS / "latest.json":
         write_docs(results)
-        print(f"table written to {DOC}", file=sys.stderr)
+        print(f"docs regenerated from {args.out}: {DOC}, docs/optimizer.md", file=sys.stderr)
     missed = [t for t in results["targets"] if not t["ok"]]
     for t in missed:
         print(f"TARGET MISSED: {t['target']}: {t['gap']}", file=sys.stderr)

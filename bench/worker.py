@@ -4,6 +4,8 @@
     python -m bench.worker evaluate DIR --repeat N     # one applicant folder, policies already compiled
     python -m bench.worker cohort DIR                  # every applicant folder of DIR, sequentially
     python -m bench.worker cli ARGS...                 # `signalwise ARGS` with the program limit lifted
+    python -m bench.worker phases DIR                  # where one cold `evaluate` spends its CPU time
+    python -m bench.worker optimizer DIR --repeat N    # the allocation model's solve times (--strategy gain)
 
 `evaluate` also replays the exact facts the evaluation asserted into durable-rules with a trivial
 ruleset (one rule matching every fact, a no-op action), in the same process: the engine floor.
@@ -244,6 +246,66 @@ def measure_cohort(root: Path) -> dict[str, Any]:
             "peak_rss_mb": peak_rss_mb()}
 
 
+def measure_phases(folder: Path, out_file: Path) -> dict[str, Any]:
+    """CPU time of each step of one cold `signalwise evaluate --format json -o FILE`, in this fresh process
+    (the policy cache as the caller left it): what the cold-start ratio is made of."""
+    t0 = time.process_time()
+    import click  # noqa: F401
+    import durable.engine  # noqa: F401
+    import yaml  # noqa: F401
+    t1 = time.process_time()
+    from signalwise.cli.output import emit
+    from signalwise.engine.explain import build_report
+    from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.render import RENDERERS
+    t2 = time.process_time()
+    ev = evaluate(Request(str(folder / "profile.yaml"), str(folder / "programs.csv")))
+    t3 = time.process_time()
+    report = build_report(ev)
+    t4 = time.process_time()
+    text = RENDERERS["json"](report)
+    t5 = time.process_time()
+    emit(text, fmt="json", output=str(out_file), command="evaluate")
+    t6 = time.process_time()
+    return {"import_deps_s": t1 - t0, "import_signalwise_s": t2 - t1, "evaluate_s": t3 - t2,
+            "report_s": t4 - t3, "render_json_s": t5 - t4, "write_s": t6 - t5,
+            "jsonschema_imported": "jsonschema" in sys.modules}
+
+
+def measure_optimizer(folder: Path, repeat: int) -> dict[str, Any]:
+    """Solve times of the allocation model under strategy "gain" on one applicant's real inputs: the
+    expected-interviews optimum (exact), and the P(at least k) local search from it (k: the expected
+    interviews of the optimum, rounded up), each `repeat` times after a warm-up."""
+    import math
+
+    from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.plan.optimize import optimize
+    from signalwise.engine.plan.outcome import outcome
+
+    ev = evaluate(Request(str(folder / "profile.yaml"), str(folder / "programs.csv"), strategy="gain"))
+    opt = ev.optimization
+    assert opt is not None and opt.inputs is not None
+    gi = opt.inputs
+    scope = gi.institution_scope
+    base = optimize(gi.candidates, gi.quotas, gi.rates, "gain", institution_scope=scope)
+    expected = outcome(base.decisions, gi.rates, programs=[c.program for c in gi.candidates]).to_json()
+    k = max(1, math.ceil(float(expected["expected_interviews"])))
+    times: dict[str, list[float]] = {"expected": [], "p_at_least": []}
+    plans: dict[str, Any] = {}
+    for _ in range(repeat + 1):
+        for name, kwargs in (("expected", {}), ("p_at_least", {"objective": "p_at_least", "k": k})):
+            t0 = time.process_time()
+            plan = optimize(gi.candidates, gi.quotas, gi.rates, "gain", institution_scope=scope, **kwargs)
+            times[name].append(time.process_time() - t0)
+            plans[name] = plan
+    signals = sum(q.count for q in gi.quotas)
+    return {"programs": len(ev.shortlist.programs), "signals": signals,
+            "tiers": [q.level for q in gi.quotas], "k": k,
+            "model": gi.model.id if gi.model is not None else None,
+            "expected_s": times["expected"][1:], "p_at_least_s": times["p_at_least"][1:],
+            "solves": plans["expected"].solves, "p_at_least_notes": plans["p_at_least"].notes}
+
+
 def lift_program_limit() -> None:
     """Shortlists above the input limit (2,000 programs) are refused; the 5,000 stress size lifts it."""
     from signalwise.engine import inputs
@@ -253,6 +315,13 @@ def lift_program_limit() -> None:
 
 def main(argv: list[str]) -> None:
     mode = argv[0]
+    if mode == "phases":
+        print(json.dumps(measure_phases(Path(argv[1]), Path(argv[2]))))
+        return
+    if mode == "optimizer":
+        repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 5
+        print(json.dumps(measure_optimizer(Path(argv[1]), repeat)))
+        return
     if "--lift-limit" in argv:
         lift_program_limit()
     if mode == "policy":

@@ -13,14 +13,37 @@ from typing import Any
 
 import click
 
-from .evaluate_cmd import evaluate_command
 from .output import echo
-from .policy_cmd import policy_group, schema_group
-from .track_cmd import track_command
+
+# name -> (module, attribute), in the order `--help` lists them. A command's module is imported when the
+# command is run or listed, so `signalwise evaluate` does not import every other command (cold start-up).
+_COMMANDS = {
+    "evaluate": ("evaluate_cmd", "evaluate_command"),
+    "policy": ("policy_cmd", "policy_group"),
+    "schema": ("policy_cmd", "schema_group"),
+    "track": ("track_cmd", "track_command"),
+    "batch": ("batch_cmd", "batch_command"),
+    "explain": ("explain_cmd", "explain_command"),
+    "cache": ("cache_cmd", "cache_group"),
+    "compare": ("compare_cmd", "compare_command"),
+    "init": ("init_cmd", "init_command"),
+}
 
 
 class _Group(click.Group):
     """Turn our errors into clean messages and exit codes; never print a traceback for user mistakes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        # An unknown name loads every command, so Click's "did you mean" sees them all.
+        for name in [cmd_name] if cmd_name in _COMMANDS else list(_COMMANDS):
+            if name not in self.commands:
+                module, attr = _COMMANDS[name]
+                command: click.Command = getattr(__import__(f"signalwise.cli.{module}", fromlist=[attr]), attr)
+                self.add_command(command, name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from signalwise.engine.errors import SignalwiseError
@@ -59,15 +82,6 @@ def cli() -> None:
     """Explained residency preference-signal plans from versioned policy files."""
 
 
-cli.add_command(evaluate_command)
-cli.add_command(policy_group)
-cli.add_command(schema_group)
-cli.add_command(track_command)
-cli.add_command(__import__("signalwise.cli.batch_cmd", fromlist=["batch_command"]).batch_command)
-cli.add_command(__import__("signalwise.cli.explain_cmd", fromlist=["explain_command"]).explain_command)
-cli.add_command(__import__("signalwise.cli.cache_cmd", fromlist=["cache_group"]).cache_group)
-cli.add_command(__import__("signalwise.cli.compare_cmd", fromlist=["compare_command"]).compare_command)
-cli.add_command(__import__("signalwise.cli.init_cmd", fromlist=["init_command"]).init_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,10 +74,12 @@ def as_date(value: dt.datetime | dt.date | None) -> dt.date | None:
 def safe(text: str, fmt: str = "text") -> str:
     """`text` as printed or written for format `fmt`: JSON keeps its syntax (\\u escapes), every other
     format shows control characters as `\\x1b`."""
-    from signalwise.engine.render.common import terminal_safe
-
     if fmt == "json":
         return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if text.isascii() and text.replace("\n", "").replace("\t", "").isprintable():
+        return text  # no control character to show (terminal_safe would return it unchanged)
+    from signalwise.engine.render.common import terminal_safe  # imported only when needed: it is not free
+
     return terminal_safe(text)
 
 

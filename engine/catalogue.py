@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cache
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -114,8 +114,30 @@ class Catalogue:
         return self._load_all(paths)
 
     def seasons(self) -> list[Season]:
-        """Every specialty policy's effective window."""
-        return seasons(self.all_specialty_policies())
+        """Every specialty policy's effective window.
+
+        Choosing a season reads the header of every specialty policy (over a hundred files); the windows
+        are kept in the policy cache, keyed by every file's name and exact bytes, so a warm run reads and
+        hashes the files but types none of them. Any unreadable file takes the full path (and its error)."""
+        from . import policy_cache
+
+        paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]
+        try:
+            material = b"".join(display_name(p, self.root).encode() + b"\0" + p.read_bytes() + b"\0"
+                                for p in paths)
+        except OSError:
+            material = None
+        if material is not None:
+            cached = policy_cache.lookup_derived("seasons", material)
+            if isinstance(cached, list):
+                try:
+                    return [Season(*row) for row in cached]
+                except TypeError:
+                    pass
+        found = seasons(self._load_all(paths))
+        if material is not None:
+            policy_cache.store_derived("seasons", material, [list(astuple(s)) for s in found])
+        return found
 
     def _load_all(self, paths: list[Path]) -> tuple[Policy, ...]:
         out, problems = [], []

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -353,7 +354,7 @@ def _value_ok(value: Any, spec: dict[str, Any]) -> bool:
     if isinstance(value, str):
         if len(value) < spec.get("minLength", 0) or len(value) > spec.get("maxLength", len(value)):
             return False
-        if "pattern" in spec and not re.search(ecma_pattern(spec["pattern"]), value):
+        if "pattern" in spec and not _schema_pattern(spec["pattern"]).search(value):
             return False
     if isinstance(value, list):
         if spec.get("uniqueItems") and len(set(map(str, value))) != len(value):
@@ -362,6 +363,11 @@ def _value_ok(value: Any, spec: dict[str, Any]) -> bool:
     known = {"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "uniqueItems", "items",
              "description", "default", "x-blank"}
     return set(spec) <= known
+
+
+@lru_cache(maxsize=256)
+def _schema_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_pattern(pattern))
 
 
 def _row_obviously_valid(row: dict[str, Any], props: dict[str, Any], required: list[str]) -> bool:
@@ -416,6 +422,15 @@ def _typed_cell(cell: str, spec: dict[str, Any], column: str = "") -> tuple[Any,
 
 def _choice(raw: str, choices: list[Any]) -> Any:
     """The choice a cell names, whatever its case or spacing (`University Affiliated`), else None."""
+    try:
+        return _choice_in(raw, tuple(choices))
+    except TypeError:  # an unhashable choice (not in the bundled schema): look it up uncached
+        return _choice_in.__wrapped__(raw, tuple(choices))
+
+
+@lru_cache(maxsize=4096)
+def _choice_in(raw: str, choices: tuple[Any, ...]) -> Any:
+    """(Cached: a shortlist repeats the same few cells, `community`, `yes`, in every row.)"""
     key = _column_key(raw).replace("_", "-")
     for choice in choices:
         if isinstance(choice, str) and (choice == raw or choice.lower() == key or choice.lower() == raw.lower()):

@@ -7,6 +7,7 @@ registry lets `policy validate` catch a missing key or a misspelled `{field}` be
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from string import Formatter
 
 _PICK = frozenset({"a_level", "level_signal", "fit", "value_text", "count", "range_text", "tie_note"})
@@ -84,16 +85,29 @@ def fill_message(template: str, values: dict[str, object]) -> str:
     text, and a spec may only align and pad it (`{score:>6}`, width at most 40; see policy_limits).
     A policy's sentence can therefore neither fail on a value's type nor ask for a huge width."""
     out = []
-    for literal, name, spec, _conversion in Formatter().parse(template):
+    for literal, name, spec in _parsed(template):
         out.append(literal)
         if name is None:
             continue
         text = str(values[name])
-        m = re.fullmatch(r"([<>^]?)([0-9]{1,2})?", spec or "")
-        if m and m.group(2):
-            text = format(text, f"{m.group(1)}{min(int(m.group(2)), 40)}")
+        if spec:
+            text = format(text, spec)
         out.append(text)
     return "".join(out)
+
+
+_SPEC = re.compile(r"([<>^]?)([0-9]{1,2})?")
+
+
+@lru_cache(maxsize=4096)
+def _parsed(template: str) -> tuple[tuple[str, str | None, str], ...]:
+    """A template's pieces (literal, field name, the padding spec it may use or ""), parsed once: a report
+    fills the same few dozen sentences thousands of times."""
+    out = []
+    for literal, name, spec, _conversion in Formatter().parse(template):
+        m = _SPEC.fullmatch(spec or "")
+        out.append((literal, name, f"{m.group(1)}{min(int(m.group(2)), 40)}" if m and m.group(2) else ""))
+    return tuple(out)
 
 
 def template_fields(template: str) -> set[str]:

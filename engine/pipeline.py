@@ -26,7 +26,6 @@ from .plan.allocate import allocate
 from .plan.candidates import build_candidates
 from .plan.interview_model import GainInputs, gain_inputs, has_rate_columns
 from .plan.quotas import Allocation, Candidate, LevelQuota, quota_from_row
-from .policy_check import check_policy_set
 from .runtime import Firing, firing_bound, runtime_for
 from .schemas import load_schema
 from .specialties import resolve_specialty
@@ -189,6 +188,8 @@ def _check_once(ps: PolicySet) -> None:
     if key not in _CHECKED:
         content = [(p.ref, p.sha256) for p in ps.policies]
         if not policy_cache.was_checked(content):  # a previous run with the same code checked the same set
+            from .policy_check import check_policy_set  # imported only when a check runs (cold start)
+
             check_policy_set(ps)
             policy_cache.mark_checked(content)
         _CHECKED.add(key)

@@ -45,6 +45,7 @@ FORMAT = "signalwise-policy-cache/1"
 VERSION = "0.1.0"
 _SUBDIR = "policies"
 _CHECKED = "checked"
+_DERIVED = "derived"
 
 
 def enabled() -> bool:
@@ -75,19 +76,23 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def entry_key(text: str) -> str:
-    return hashlib.sha256(code_digest().encode() + b"\0" + text.encode("utf-8")).hexdigest()
+def entry_key(text: str, kind: str = "policy") -> str:
+    """The key of a document's entry: its exact text, what it was validated as (`kind`: the schema's
+    name) and the code; the same text validated as another kind of document never shares an entry."""
+    tag = b"" if kind == "policy" else kind.encode() + b"\0"
+    return hashlib.sha256(code_digest().encode() + b"\0" + tag + text.encode("utf-8")).hexdigest()
 
 
 def _entry_path(key: str) -> Path:
     return cache_root() / _SUBDIR / key[:2] / f"{key}.json"
 
 
-def lookup(text: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]] | None:
-    """The parsed, validated document and positions of policy text, or None (no usable entry)."""
+def lookup(text: str, kind: str = "policy") -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]] | None:
+    """The parsed, validated document and positions of policy text (or of another `kind` of bundled
+    document, e.g. an interview model), or None (no usable entry)."""
     if not enabled():
         return None
-    key = entry_key(text)
+    key = entry_key(text, kind)
     try:
         raw = _entry_path(key).read_bytes()
     except (OSError, ValueError):
@@ -106,7 +111,8 @@ def lookup(text: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]
         return None
 
 
-def store(text: str, data: dict[str, Any], positions: dict[tuple[str | int, ...], int]) -> None:
+def store(text: str, data: dict[str, Any], positions: dict[tuple[str | int, ...], int],
+          kind: str = "policy") -> None:
     """Remember a document that parsed and validated; a document JSON cannot hold exactly is not stored."""
     if not enabled():
         return
@@ -117,10 +123,42 @@ def store(text: str, data: dict[str, Any], positions: dict[tuple[str | int, ...]
             return
     except (ValueError, TypeError, RecursionError):
         return
-    key = entry_key(text)
+    key = entry_key(text, kind)
     encoded = body.encode("utf-8")
     payload = f"{FORMAT} {key} {hashlib.sha256(encoded).hexdigest()}\n".encode("ascii") + encoded
     _write_atomic(_entry_path(key), payload)
+
+
+def _derived_path(kind: str, material: bytes) -> tuple[str, Path]:
+    key = hashlib.sha256(code_digest().encode() + b"\0derived\0" + kind.encode() + b"\0" + material).hexdigest()
+    return key, cache_root() / _DERIVED / kind / f"{key}.json"
+
+
+def lookup_derived(kind: str, material: bytes) -> Any:
+    """A value computed from exactly `material` (e.g. every policy file's bytes) by this very code, or None.
+    Read like a policy entry: header key and body SHA-256 must match, else it is ignored."""
+    if not enabled():
+        return None
+    key, path = _derived_path(kind, material)
+    try:
+        header, _, body = path.read_bytes().partition(b"\n")
+        fmt, stored_key, digest = header.decode("ascii").split(" ")
+        if fmt != FORMAT or stored_key != key or hashlib.sha256(body).hexdigest() != digest:
+            return None
+        return json.loads(body)
+    except (OSError, ValueError, TypeError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def store_derived(kind: str, material: bytes, value: Any) -> None:
+    if not enabled():
+        return
+    try:
+        body = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except (ValueError, TypeError, RecursionError):
+        return
+    key, path = _derived_path(kind, material)
+    _write_atomic(path, f"{FORMAT} {key} {hashlib.sha256(body).hexdigest()}\n".encode("ascii") + body)
 
 
 def _checked_key(policies: list[tuple[str, str]]) -> str:
@@ -181,7 +219,8 @@ def info() -> dict[str, Any]:
 def clear() -> int:
     """Remove every entry (and leftover temporary files); the number of files removed."""
     removed = 0
-    for folder, pattern in ((cache_root() / _SUBDIR, "*/*"), (cache_root() / _CHECKED, "*")):
+    for folder, pattern in ((cache_root() / _SUBDIR, "*/*"), (cache_root() / _CHECKED, "*"),
+                            (cache_root() / _DERIVED, "*/*")):
         if not folder.is_dir():
             continue
         for p in sorted(folder.glob(pattern)):

@@ -31,7 +31,6 @@ import signal
 import struct
 import threading
 import time
-import uuid
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
@@ -114,8 +113,11 @@ def encode(value: Any) -> str:
     fast path (`json.dumps`); only one holding another float is written value by value.
     """
     if _plain(value):
-        return json.dumps(value, ensure_ascii=False)
+        return _dumps(value)
     return _encode(value)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), one encoder
 
 
 def _plain(value: Any) -> bool:
@@ -426,7 +428,7 @@ class Runtime:
             opened: list[tuple[CompiledPart, _Ruleset, str]] = []
             try:
                 for part in stage.parts:
-                    ruleset, sid = self._rulesets[part.ruleset], uuid.uuid4().hex
+                    ruleset, sid = self._rulesets[part.ruleset], os.urandom(16).hex()
                     opened.append((part, ruleset, sid))
                     code, handle = ruleset.assert_fact({TYPE_KEY: SESSION_FACT, "sid": sid})
                     self._run_agenda(ruleset, handle)
@@ -657,7 +659,7 @@ class _Worker:
         deadline = store.started + ENGINE_WALL_SECONDS
         stage_index = list(self.runtime.stages).index(stage.name)
         if store.engine != self.evaluation or not self.evaluation:
-            store.engine = self.evaluation = uuid.uuid4().hex
+            store.engine = self.evaluation = os.urandom(16).hex()
             self.synced = 0
             self.cpu_start = _cpu_seconds(self.pid) or 0.0
 

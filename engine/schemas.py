@@ -8,14 +8,15 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem
 from .yamlsafe import Path, dotted
+
+if TYPE_CHECKING:  # jsonschema is imported only when something must be validated the slow way
+    import jsonschema
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 SCHEMA_NAMES = ("profile", "program", "programs", "policy", "report", "policy-test", "interview-log")
 
@@ -64,6 +65,8 @@ def _validation_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     resources = []
     for name in SCHEMA_NAMES:
         try:
@@ -78,13 +81,20 @@ def _registry() -> Registry:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A cached validator for one bundled schema, with format checks on."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_validation_schema(name), registry=_registry(),
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def schema_problems(name: str, instance: Any, filename: str, positions: dict[Path, int],
                     *, path_prefix: Path = (), line_of: Any = None) -> list[Problem]:
-    """Validate `instance`; turn every error into a located, readable `Problem`."""
+    """Validate `instance`; turn every error into a located, readable `Problem`.
+
+    An instance that the conservative checker below accepts has no problem to report; jsonschema (slow to
+    import and to run) only runs to find and explain a problem."""
+    if obviously_valid(instance, _validation_schema(name)):
+        return []
     problems: list[Problem] = []
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
     misspelled = _misspelled_required(errors)
@@ -93,6 +103,87 @@ def schema_problems(name: str, instance: Any, filename: str, positions: dict[Pat
             continue  # the unknown field's "did you mean" already says it
         problems.extend(_describe(error, filename, positions, path_prefix, line_of))
     return problems
+
+
+_JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+                               "array": list, "object": dict}
+# Keywords the fast check understands; annotations that never fail; anything else sends the instance to jsonschema.
+_FAST_KEYWORDS = frozenset({"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern",
+                            "uniqueItems", "items", "minItems", "maxItems", "properties", "required",
+                            "additionalProperties"})
+_ANNOTATIONS = frozenset({"description", "default", "title", "$schema", "$id", "x-blank", "examples"})
+
+
+def obviously_valid(value: Any, schema: Any) -> bool:
+    """A conservative check of a value against a simple schema: True only when jsonschema would find no error
+    (never looser); False for anything it does not fully understand (a `$ref`, `oneOf`, `format`, ...)."""
+    if not isinstance(schema, dict):
+        return False
+    for key in schema:
+        if key not in _FAST_KEYWORDS and key not in _ANNOTATIONS and not key.startswith("x-"):
+            return False
+    kind = schema.get("type")
+    if kind is not None:
+        expected = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+        if expected is None or not isinstance(value, expected) or isinstance(value, bool) != (kind == "boolean"):
+            return False
+    if "enum" in schema and not (isinstance(value, str | int | float | bool) and
+                                 any(type(c) is type(value) and c == value for c in schema["enum"])):
+        return False
+    if type(value) in (int, float):
+        if ("minimum" in schema and not value >= schema["minimum"]) or \
+                ("maximum" in schema and not value <= schema["maximum"]):
+            return False
+    elif isinstance(value, str):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
+            return False
+        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
+            return False
+    elif isinstance(value, list):
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+            return False
+        if schema.get("uniqueItems") and not _plainly_unique(value):
+            return False
+        if "items" in schema and not all(obviously_valid(v, schema["items"]) for v in value):
+            return False
+    elif isinstance(value, dict):
+        props = schema.get("properties") or {}
+        if not all(k in value for k in schema.get("required", ())):
+            return False
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return False
+            if key in props:
+                if not obviously_valid(item, props[key]):
+                    return False
+            elif extra is not True:
+                return False
+    elif not (value is None or isinstance(value, bool)):
+        return False
+    return True
+
+
+def _plainly_unique(items: list[Any]) -> bool:
+    """Distinct scalars (1 and 1.0 count as equal, as in JSON Schema); a list holding anything else is
+    left to jsonschema."""
+    seen = set()
+    for v in items:
+        if isinstance(v, bool):
+            key: Any = ("bool", v)
+        elif isinstance(v, str | int | float):
+            key = v
+        else:
+            return False
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _missing_name(error: jsonschema.ValidationError) -> str:
@@ -139,7 +230,9 @@ def _describe(error: jsonschema.ValidationError, filename: str, positions: dict[
         if out:
             return out
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(_closest_branch(error))
+        from jsonschema.exceptions import best_match
+
+        best = best_match(_closest_branch(error))
         return _describe(best, filename, positions, prefix, line_of) if best is not None else []
     return [Problem(filename, line, field, _message(error))]
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, PolicyError, Problem
 from .files import read_text
@@ -80,10 +81,24 @@ def resolve_specialty(root: Path, name: str, where: tuple[str, int | None], fiel
     return name
 
 
+def _parsed(text: str, display: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """The registry's YAML with its positions: from the policy cache (keyed by this exact text) or parsed now
+    and cached; the checks below always run on it."""
+    from . import policy_cache
+
+    cached = policy_cache.lookup(text, "specialty-registry")
+    if cached is not None:
+        return cached
+    data, pos = load_yaml_text(text, display)
+    if isinstance(data, dict):
+        policy_cache.store(text, data, pos, "specialty-registry")
+    return data, pos
+
+
 @cache
 def _load(path: str, mtime: float) -> Registry:
     display = "policies/" + "/".join(REGISTRY) if Path(path).parts[-3:-2] == ("policies",) else path
-    data, pos = load_yaml_text(read_text(path), display)
+    data, pos = _parsed(read_text(path), display)
     problems: list[Problem] = []
     items = data.get("specialties") if isinstance(data, dict) else None
     if not isinstance(items, list):

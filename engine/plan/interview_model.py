@@ -135,11 +135,14 @@ def available_models(root: Path | str | None = None) -> list[str]:
     return sorted(p.stem for p in folder.iterdir() if p.suffix == ".yaml")
 
 
-def load_model_file(path: Path | str, display: str | None = None) -> InterviewModel:
-    """Read, validate (schema + semantic checks) and type one model file; PolicyError lists every problem."""
-    path = Path(path)
-    name = display or _display(path)
-    text = read_text(path)
+def _parsed(text: str, name: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
+    """The parsed, schema-valid document: from the policy cache (keyed by this exact text) or parsed and
+    validated now, and then cached. The semantic checks below always run."""
+    from .. import policy_cache
+
+    cached = policy_cache.lookup(text, SCHEMA)
+    if cached is not None:
+        return cached
     try:
         data, positions = load_yaml_text(text, name)
     except InputError as exc:
@@ -149,6 +152,17 @@ def load_model_file(path: Path | str, display: str | None = None) -> InterviewMo
     problems = schema_problems(SCHEMA, data, name, positions)
     if problems:
         raise PolicyError(problems)
+    policy_cache.store(text, data, positions, SCHEMA)
+    return data, positions
+
+
+def load_model_file(path: Path | str, display: str | None = None) -> InterviewModel:
+    """Read, validate (schema + semantic checks) and type one model file; PolicyError lists every problem."""
+    path = Path(path)
+    name = display or _display(path)
+    text = read_text(path)
+    data, positions = _parsed(text, name)
+    problems: list[Problem] = []
 
     def at(*keys: str | int) -> int | None:
         p: tuple[str | int, ...] = tuple(keys)
