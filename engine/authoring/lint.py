@@ -259,7 +259,7 @@ def copied_numbers(raw: dict[str, Any]) -> list[str]:
 
 def unreviewed_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     """One error per number still copied and unchecked: an unreviewed cycle cannot pass the gate."""
-    from .validate import path_for
+    from ..policy_check import path_for
 
     review = p.raw.get("review") or {}
     origin = review.get("from") or p.supersedes or "an earlier cycle"
