@@ -281,3 +281,43 @@ def test_every_program_field_and_the_review_block_have_descriptions() -> None:
     assert "rotation" in program["properties"]["rotated"]["description"]
     policy = json.loads(files("signalwise.schemas").joinpath("policy.schema.json").read_text(encoding="utf-8"))
     assert policy["properties"]["review"]["description"]
+
+
+def _undescribed(node: Any, where: str, root: dict[str, Any]) -> list[str]:
+    """Every property under `node` (nested objects, items, alternatives, $defs) without a description."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        for name, spec in (node.get("properties") or {}).items():
+            target = spec
+            if isinstance(spec, dict) and set(spec) == {"$ref"} and spec["$ref"].startswith("#/"):
+                target = root
+                for step in spec["$ref"][2:].split("/"):
+                    target = target.get(step, {})
+            if not (isinstance(target, dict) and str(target.get("description") or "").strip()):
+                out.append(f"{where}/properties/{name}")
+        for key, value in node.items():
+            if key in ("properties", "$defs", "patternProperties"):
+                for name, sub in value.items():
+                    out += _undescribed(sub, f"{where}/{key}/{name}", root)
+            elif key in ("items", "additionalProperties", "then", "else") and isinstance(value, dict):
+                out += _undescribed(value, f"{where}/{key}", root)
+            elif key in ("oneOf", "anyOf", "allOf", "prefixItems"):
+                for i, sub in enumerate(value):
+                    out += _undescribed(sub, f"{where}/{key}/{i}", root)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).resolve().parent.parent / "schemas")
+                                        .glob("*.schema.json")))
+def test_every_field_of_every_schema_has_a_description(name: str) -> None:
+    import json
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / name).read_text(encoding="utf-8"))
+    assert _undescribed(schema, "#", schema) == []
+
+
+def test_the_description_walk_finds_a_field_without_one() -> None:
+    schema = {"properties": {"a": {"type": "object", "description": "x",
+                                   "properties": {"b": {"type": "string"}}}},
+              "$defs": {"d": {"properties": {"c": {"$ref": "#/$defs/e"}}}, "e": {"type": "string"}}}
+    assert _undescribed(schema, "#", schema) == ["#/properties/a/properties/b", "#/$defs/d/properties/c"]
