@@ -218,7 +218,7 @@ def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today
     broken = missing + [p for f in tree.targets for p in f.problems]
     if broken:
         raise PolicyError(broken)
-    gate = apply_baseline(lint_tree(tree, _today(today)), tree.roots)
+    gate = apply_baseline(lint_tree(tree, _today(today)), tree.roots, {f.path.resolve() for f in tree.targets})
     findings = gate.open
     lines = [f.render() for f in findings]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}

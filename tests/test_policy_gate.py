@@ -321,3 +321,17 @@ def test_the_description_walk_finds_a_field_without_one() -> None:
                                    "properties": {"b": {"type": "string"}}}},
               "$defs": {"d": {"properties": {"c": {"$ref": "#/$defs/e"}}}, "e": {"type": "string"}}}
     assert _undescribed(schema, "#", schema) == ["#/properties/a/properties/b", "#/$defs/d/properties/c"]
+
+
+def test_linting_one_file_judges_only_that_files_baseline_entries(policies: Path) -> None:
+    """A pre-commit run lints the files that changed: the other files' accepted findings are not stale."""
+    result = run("policy", "lint", str(policies / "cycles" / "eras-2026" / "urology.yaml"), "--strict",
+                 "--today", TODAY)
+    assert "which lint no longer finds" not in result.output, result.output
+    assert result.exit_code == 0, result.output
+    baseline = policies / "lint-baseline.yaml"
+    baseline.write_text(baseline.read_text(encoding="utf-8") + "  - file: cycles/eras-2026/urology.yaml\n"
+                        "    message: something lint never says\n    reason: a stale entry\n", encoding="utf-8")
+    stale = run("policy", "lint", str(policies / "cycles" / "eras-2026" / "urology.yaml"), "--today", TODAY)
+    assert "accepts 'something lint never says' in cycles/eras-2026/urology.yaml, which lint no longer finds" \
+        in stale.output
