@@ -166,3 +166,48 @@ def test_the_fmt_hook_runs_in_a_scratch_repository(tmp_path: Path, policies: Pat
     second = subprocess.run(cmd + staged, cwd=repo, capture_output=True, text=True, env=env)
     assert second.returncode == 0 and "already formatted" in second.stdout
     assert (repo / "policies" / "lint-baseline.yaml").read_bytes() == (policies / "lint-baseline.yaml").read_bytes()
+
+
+def test_real_pre_commit_runs_every_hook_definition_in_a_scratch_repository(tmp_path: Path, policies: Path) -> None:
+    """pre-commit itself runs .pre-commit-hooks.yaml's hooks (as `language: system`, the installed signalwise
+    standing in for the environment pre-commit would build): all pass on good policies, fmt rewrites a
+    reordered file and fails the commit, validate fails on a typo."""
+    if shutil.which("pre-commit") is None or shutil.which("git") is None or shutil.which("signalwise") is None:
+        pytest.skip("pre-commit, git or the signalwise script is not on PATH")
+    repo = tmp_path / "repo"
+    shutil.copytree(policies, repo / "policies")
+    hooks = [{**h, "language": "system"} for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())]
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]}),
+                                                   encoding="utf-8")
+    env = {**os.environ, "SIGNALWISE_TODAY": "2026-12-01", "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
+
+    def pre_commit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["pre-commit", "run", *args], cwd=repo, capture_output=True, text=True, env=env)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "policies")
+    clean = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, capture_output=True, text=True,
+                           env={**env, "SKIP": "signalwise-policy-test"})  # the case run: test_policy_gate.py
+    assert clean.returncode == 0, clean.stdout
+    assert clean.stdout.count("Passed") == len(hooks) - 1 and "signalwise policy test" in clean.stdout
+    urology = repo / "policies" / "cycles" / "eras-2026" / "urology.yaml"
+    before = urology.read_text(encoding="utf-8")
+    lines = before.splitlines(keepends=True)
+    kind = next(x for x in lines if x.startswith("kind:"))
+    urology.write_text("".join([x for x in lines if x != kind] + [kind]), encoding="utf-8")
+    git("add", "-A")
+    fmt = pre_commit("signalwise-policy-fmt")
+    assert fmt.returncode == 1 and "files were modified by this hook" in fmt.stdout
+    assert urology.read_text(encoding="utf-8") == before
+    what = repo / "policies" / "guidance" / "what-not-to-signal.yaml"
+    what.write_text(what.read_text(encoding="utf-8").replace("where: {fit: closed}", "where: {fit: reech}"),
+                    encoding="utf-8")
+    git("add", "-A")
+    bad = pre_commit("signalwise-policy-validate")
+    assert bad.returncode == 1 and "did you mean 'reach'?" in bad.stdout
