@@ -250,7 +250,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
 
     Without --policies the bundled policies are copied into ./policies under the current folder (never into
     the installed package); evaluate with `--policies ./policies`. Each copy is marked `reviewed: false`, and
-    every report on it starts with a warning until you set `reviewed: true`.
+    every report on it starts with a warning until `signalwise policy review` has cleared each copied number.
     """
     from signalwise.engine.authoring.newcycle import plan_new_cycle, seed_root, write_new_cycle
     from signalwise.engine.authoring.tree import display, load_tree
@@ -270,7 +270,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
     if errors:
         raise PolicyError([e.problem for e in errors])
     lines.append(f"{len(files)} policies copied to {display(folder)}; they validate. "
-                 f"Now check every count, source and date for {new}, then set `reviewed: true` in each file"
+                 f"Now check every count, source and date for {new}, then run `signalwise policy review` on each file"
                  + ("." if policies else f"; evaluate with --policies {target}."))
     _emit(lines, {"folder": str(folder), "files": [str(f.target) for f in files],
                   "seeded": [str(p) for p in seeded]}, fmt, output, "policy-new-cycle")
