@@ -25,7 +25,7 @@ from ..errors import InputError, Problem
 from ..files import read_text
 from ..policy_load import MAX_POLICY_BYTES, MAX_POLICY_NODES
 from ..yamlsafe import load_yaml_text
-from .tree import display, expand, is_root
+from .tree import display, expand, find_root, is_root
 
 # Which schema describes a file, by the folder it sits in under a policy root (anything else in a root's
 # policy folders is a policy). Files outside these folders are not formatted.
@@ -139,7 +139,8 @@ def _null(representer: Any, _: None) -> Any:
 def schema_for(path: Path) -> str | None:
     """The schema a file follows, by its folder (tests/, models/, else a policy); None for the files of a
     root that are not policies (reference data, the lint baseline), which fmt leaves alone."""
-    parts = path.parts
+    root = find_root(path)
+    parts = path.relative_to(root).parts if root else path.parts[-3:]  # judged inside the policy root only
     for folder, schema in SCHEMA_BY_FOLDER.items():
         if folder in parts[:-1]:
             return schema
