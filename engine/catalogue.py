@@ -50,7 +50,8 @@ def _yaml_files(folder: Path) -> list[Path]:
 def display_name(path: Path, root: Path | None = None) -> str:
     """How every message and report names a policy file: `policies/...` inside the bundled policies (wherever
     they are installed), else the real file under the `--policies` root in use, relative to the working
-    folder when inside it, else absolute. `policy validate`, `test`, `lint` and evaluate all name files so."""
+    folder when inside it, else absolute. `policy validate`, `test`, `lint` and evaluate all name files so
+    (`root` is not needed for that; it stays for the callers that pass it)."""
     resolved = path.resolve()
     bundled = bundled_root().resolve()
     if resolved.is_relative_to(bundled):
