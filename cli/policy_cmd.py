@@ -55,7 +55,7 @@ def _emit(lines: list[str], data: Any, fmt: str, output: str | None, command: st
 
 @click.group("policy")
 def policy_group() -> None:
-    """Validate, test, diff, lint, copy and list policy files."""
+    """Validate, test, diff, lint, format, copy and list policy files."""
 
 
 @policy_group.command("validate")
@@ -218,7 +218,7 @@ def lint_command(ctx: click.Context, paths: tuple[str, ...], strict: bool, today
     broken = missing + [p for f in tree.targets for p in f.problems]
     if broken:
         raise PolicyError(broken)
-    gate = apply_baseline(lint_tree(tree, _today(today)), tree.roots)
+    gate = apply_baseline(lint_tree(tree, _today(today)), tree.roots, {f.path.resolve() for f in tree.targets})
     findings = gate.open
     lines = [f.render() for f in findings]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
@@ -250,7 +250,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
 
     Without --policies the bundled policies are copied into ./policies under the current folder (never into
     the installed package); evaluate with `--policies ./policies`. Each copy is marked `reviewed: false`, and
-    every report on it starts with a warning until you set `reviewed: true`.
+    every report on it starts with a warning until `signalwise policy review` has cleared each copied number.
     """
     from signalwise.engine.authoring.newcycle import plan_new_cycle, seed_root, write_new_cycle
     from signalwise.engine.authoring.tree import display, load_tree
@@ -270,7 +270,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
     if errors:
         raise PolicyError([e.problem for e in errors])
     lines.append(f"{len(files)} policies copied to {display(folder)}; they validate. "
-                 f"Now check every count, source and date for {new}, then set `reviewed: true` in each file"
+                 f"Now check every count, source and date for {new}, then run `signalwise policy review` on each file"
                  + ("." if policies else f"; evaluate with --policies {target}."))
     _emit(lines, {"folder": str(folder), "files": [str(f.target) for f in files],
                   "seeded": [str(p) for p in seeded]}, fmt, output, "policy-new-cycle")
@@ -339,6 +339,49 @@ def review_command(ctx: click.Context, files: tuple[str, ...], confirm: tuple[st
         raise InputError(problems)
     _emit(lines, report, fmt, output, "policy-review")
     if pending_any:
+        ctx.exit(1)
+
+
+@policy_group.command("fmt")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing the files that would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each change (with --check too).")
+@POLICIES
+@FORMAT
+@OUTPUT
+@click.pass_context
+def fmt_command(ctx: click.Context, files: tuple[str, ...], check: bool, show_diff: bool, policies: str | None,
+                fmt: str, output: str | None) -> None:
+    """Rewrite policy, test-case and model files in the canonical layout: keys in their schema's order,
+    two-space indentation, comments kept.
+
+    FILES may be policy roots, folders or files; default: the --policies root, else the bundled policies.
+    Exits 1 with --check when a file would change; 2 for YAML that does not parse (file:line).
+    """
+    from signalwise.engine.authoring.fmt import fmt_files, fmt_targets
+    from signalwise.engine.catalogue import bundled_root
+    from signalwise.engine.errors import InputError
+    from signalwise.engine.files import write_atomic
+
+    targets, problems = fmt_targets(_paths(files, policies) or (bundled_root(),))
+    if problems:
+        raise InputError(problems)
+    results = fmt_files(targets)
+    changed = [r for r in results if r.changed]
+    lines: list[str] = []
+    for r in changed:
+        lines.append(f"{r.display}: {'would reformat' if check else 'reformatted'}")
+        if show_diff or check:
+            lines.extend(line.rstrip("\n") for line in r.diff())
+        if not check:
+            write_atomic(r.path, r.new)
+    verb = "would be reformatted" if check else "reformatted"
+    lines.append(f"{len(changed)} of {len(results)} files {verb}" if changed
+                 else f"{len(results)} files already formatted")
+    _emit(lines, {"checked": check, "files": len(results),
+                  "changed": [{"file": r.display, "diff": "".join(r.diff())} for r in changed]},
+          fmt, output, "policy-fmt")
+    if check and changed:
         ctx.exit(1)
 
 

@@ -47,11 +47,20 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def display_name(path: Path, root: Path) -> str:
+def display_name(path: Path, root: Path | None = None) -> str:
+    """How every message and report names a policy file: `policies/...` inside the bundled policies (wherever
+    they are installed), else the real file under the `--policies` root in use, relative to the working
+    folder when inside it, else absolute. `policy validate`, `test`, `lint` and evaluate all name files so
+    (`root` is not needed for that; it stays for the callers that pass it)."""
+    resolved = path.resolve()
+    bundled = bundled_root().resolve()
+    if resolved.is_relative_to(bundled):
+        return f"policies/{resolved.relative_to(bundled).as_posix()}"
     try:
-        return f"policies/{path.relative_to(root).as_posix()}"
-    except ValueError:
-        return str(path)
+        rel = os.path.relpath(resolved)
+    except ValueError:  # another drive (Windows)
+        return resolved.as_posix()
+    return Path(rel).as_posix() if not rel.startswith("..") else resolved.as_posix()
 
 
 @cache

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from .compiler import all_rules
@@ -18,8 +20,10 @@ from .errors import PolicyError, Problem
 from .messages import ALLOCATION_ENTRIES, MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .policy_limits import limit_problems
-from .schemas import schema_fields
+from .policy_load import positions_of
+from .schemas import load_schema, schema_fields
 from .templates import references
+from .yamlsafe import Path as YPath
 
 ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
@@ -81,6 +85,17 @@ def _specialty_tiers(ps: PolicySet) -> tuple[Any, ...]:
 
 
 def policy_set_problems(ps: PolicySet) -> list[Problem]:
+    """Every semantic problem of a policy set, each on the line of the name it complains about (so that
+    evaluate, test and validate name the same line)."""
+    by_file = {p.file: p for p in ps.policies}
+    out = []
+    for problem in _policy_set_problems(ps):
+        policy = by_file.get(problem.file)
+        out.append(locate_in(problem, policy.raw, positions_of(policy)) if policy else problem)
+    return out
+
+
+def _policy_set_problems(ps: PolicySet) -> list[Problem]:
     problems: list[Problem] = []
     stages = ps.stages
     guidance_files = [p.file for p in ps.guidance]
@@ -166,10 +181,30 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "number": (int, fl
                                             "boolean": (bool,)}
 
 
+# Context fields copied from the specialty policy (engine/context.py): their values are the policy schema's.
+CONTEXT_FROM_POLICY = {"home_rule": ("home_rule", "value"), "structure": ("signals", "structure"),
+                       "scope": ("signals", "scope")}
+
+
+def _policy_field(path: tuple[str, ...]) -> dict[str, Any] | None:
+    """The policy schema's definition of a field (e.g. home_rule.value), `$ref`s followed."""
+    root = load_schema("policy")
+    node: Any = root
+    for part in path:
+        while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/"):
+            target: Any = root
+            for step in node["$ref"][2:].split("/"):
+                target = target.get(step, {})
+            node = target
+        node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) and "enum" in node else None
+
+
 def field_vocabulary(ps: PolicySet) -> Vocabulary:
     """What each field may hold, where the policies or schemas say: the input schemas' enums, types and
-    ranges for applicant and program facts, and a resolution's precedence (plus its default) for the
-    field its votes and its result carry (`program_fit.fit`: closed, reach, safety, target)."""
+    ranges for applicant and program facts, the policy schema's enums for context fields copied from the
+    specialty policy (`home_rule`: signal-regardless, ...), and a resolution's precedence (plus its default)
+    for the field its votes and its result carry (`program_fit.fit`: closed, reach, safety, target)."""
     out: Vocabulary = defaultdict(dict)
     if not ps.base_facts:
         for name, spec in schema_fields("profile").items():
@@ -177,6 +212,10 @@ def field_vocabulary(ps: PolicySet) -> Vocabulary:
                 out["applicant"][name.removeprefix("applicant.")] = spec
         for name, spec in schema_fields("program").items():
             out["program"][name] = spec
+        for name, path in CONTEXT_FROM_POLICY.items():
+            field_spec = _policy_field(path)
+            if field_spec:
+                out["context"][name] = field_spec
     for res in ps.resolutions:
         values = list(res.precedence) + ([res.default] if res.default and res.default not in res.precedence else [])
         for fact in (res.votes, res.produces):
@@ -506,3 +545,92 @@ def _quota_problems(ps: PolicySet) -> list[Problem]:
                 out.append(Problem(t.file, rows[-1].line, f"{where}.rows.{rows[-1].id}.count",
                                    f"gap for key '{key}': no row covers {rows[-1].count_max + 1}-{hi_dom} signals"))
     return out
+
+
+# ---------------------------------------------------------------- putting problems on the right line
+
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def line_of(positions: dict[YPath, int], path: YPath) -> int | None:
+    """The line of `path`, else of its nearest ancestor that has one."""
+    while path:
+        if path in positions:
+            return positions[path]
+        path = path[:-1]
+    return positions.get(path, 1 if positions else None)
+
+
+def locate_in(problem: Problem, data: Any, positions: dict[YPath, int]) -> Problem:
+    """Point a problem at the line of the name it complains about, when we can find it in the file's data:
+    a check that knows only the rule reports its first line, an author wants the line of the typo."""
+    if not isinstance(data, dict) or not positions or not problem.field:
+        return problem
+    field = problem.field
+    if field.startswith("rule "):
+        field = "rules." + field[5:]
+    path = path_for(data, field)
+    if not path:
+        return problem
+    names = _QUOTED.findall(problem.message)
+    if names and path[0] == "rules" and len(path) >= 2:
+        hit = _find_name(data, path[:2], names[-1].lstrip("$"))
+        if hit is not None and hit in positions:
+            return replace(problem, line=positions[hit])
+    if problem.line is None or len(path) > 2:
+        return replace(problem, line=line_of(positions, path))
+    return problem
+
+
+def path_for(data: Any, dotted: str) -> YPath:
+    """Follow `rules.<id>.when`-style names (ids may contain dots) through mappings and keyed lists."""
+    parts = dotted.split(".")
+    node: Any = data
+    path: YPath = ()
+    i = 0
+    while i < len(parts):
+        if isinstance(node, dict) and parts[i] in node:
+            node, path, i = node[parts[i]], path + (parts[i],), i + 1
+            continue
+        if isinstance(node, list):
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                idx = next((k for k, item in enumerate(node) if isinstance(item, dict)
+                            and key in (item.get("id"), item.get("name"))), None)
+                if idx is not None:
+                    node, path, i = node[idx], path + (idx,), j
+                    break
+            else:
+                break
+            continue
+        break
+    return path
+
+
+def _walk(node: Any, path: YPath) -> Iterator[tuple[YPath, Any, Any]]:
+    """(path, key, value) for every entry under `node`."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,), k, v
+            yield from _walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), i, v
+            yield from _walk(v, path + (i,))
+
+
+def _find_name(data: Any, base: YPath, name: str) -> YPath | None:
+    """The first key or value under a rule's `when`/`then` that is `name` (or `$alias.name`)."""
+    node = data
+    for part in base:
+        node = node[part]
+    for section in ("when", "then"):
+        if section not in node:
+            continue
+        for path, key, value in _walk(node[section], base + (section,)):
+            if key == name or value == name:
+                return path
+            ref = isinstance(value, str) and value.startswith("$")
+            if ref and (value[1:] == name or value.endswith(f".{name}")):
+                return path
+    return None

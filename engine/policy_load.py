@@ -112,7 +112,18 @@ def parse_where(where: dict[str, Any] | None) -> tuple[Test | AnyOf, ...]:
     return tuple(out)
 
 
+# Each parsed text's YAML positions, by content hash: problems found later (semantic checks at load time) are
+# put on the line of the name they complain about, the same line `policy validate` gives.
+_POSITIONS: dict[str, dict[Path, int]] = {}
+
+
+def positions_of(policy: Policy) -> dict[Path, int]:
+    """The YAML positions of the text a policy was parsed from (empty for a policy built another way)."""
+    return _POSITIONS.get(policy.sha256, {})
+
+
 def _build(data: dict[str, Any], pos: dict[Path, int], name: str, sha: str) -> Policy:
+    _POSITIONS[sha] = pos
     ref = f"{data['id']}@{data['version']}"
     sources = {k: Source(k, v["title"], v["reliability"], v.get("url"), v.get("note"), v.get("publisher"),
                          tuple(v.get("cycles") or ()))

@@ -211,10 +211,11 @@ def test_the_pre_commit_hooks_are_defined_for_validate_lint_and_fmt() -> None:
 
     hooks = yaml.safe_load((Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text())
     ids = {h["id"]: h for h in hooks}
-    assert {"signalwise-policy-validate", "signalwise-policy-lint"} <= set(ids)
+    assert {"signalwise-policy-validate", "signalwise-policy-lint", "signalwise-policy-fmt"} <= set(ids)
     for h in hooks:
         assert h["entry"].startswith("signalwise policy ")
-        assert h["language"] == "python" and h["pass_filenames"] is False
+        # checks of the whole root take no file names; fmt formats the files pre-commit passes
+        assert h["language"] == "python" and h["pass_filenames"] is (h["id"] == "signalwise-policy-fmt")
 
 
 def test_the_pre_commit_hooks_run_in_a_scratch_repository(tmp_path: Path, policies: Path) -> None:
@@ -232,6 +233,8 @@ def test_the_pre_commit_hooks_run_in_a_scratch_repository(tmp_path: Path, polici
     hooks = yaml.safe_load((Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text())
     env = {**__import__("os").environ, "SIGNALWISE_TODAY": TODAY}
     for h in hooks:
+        if h["pass_filenames"]:
+            continue  # tests/test_policy_fmt.py runs the fmt hook with file names
         cmd = shlex.split(h["entry"]) + list(h.get("args") or [])
         ok = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env)
         assert ok.returncode == 0, (h["id"], ok.stdout, ok.stderr)
@@ -278,3 +281,57 @@ def test_every_program_field_and_the_review_block_have_descriptions() -> None:
     assert "rotation" in program["properties"]["rotated"]["description"]
     policy = json.loads(files("signalwise.schemas").joinpath("policy.schema.json").read_text(encoding="utf-8"))
     assert policy["properties"]["review"]["description"]
+
+
+def _undescribed(node: Any, where: str, root: dict[str, Any]) -> list[str]:
+    """Every property under `node` (nested objects, items, alternatives, $defs) without a description."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        for name, spec in (node.get("properties") or {}).items():
+            target = spec
+            if isinstance(spec, dict) and set(spec) == {"$ref"} and spec["$ref"].startswith("#/"):
+                target = root
+                for step in spec["$ref"][2:].split("/"):
+                    target = target.get(step, {})
+            if not (isinstance(target, dict) and str(target.get("description") or "").strip()):
+                out.append(f"{where}/properties/{name}")
+        for key, value in node.items():
+            if key in ("properties", "$defs", "patternProperties"):
+                for name, sub in value.items():
+                    out += _undescribed(sub, f"{where}/{key}/{name}", root)
+            elif key in ("items", "additionalProperties", "then", "else") and isinstance(value, dict):
+                out += _undescribed(value, f"{where}/{key}", root)
+            elif key in ("oneOf", "anyOf", "allOf", "prefixItems"):
+                for i, sub in enumerate(value):
+                    out += _undescribed(sub, f"{where}/{key}/{i}", root)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).resolve().parent.parent / "schemas")
+                                        .glob("*.schema.json")))
+def test_every_field_of_every_schema_has_a_description(name: str) -> None:
+    import json
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / name).read_text(encoding="utf-8"))
+    assert _undescribed(schema, "#", schema) == []
+
+
+def test_the_description_walk_finds_a_field_without_one() -> None:
+    schema = {"properties": {"a": {"type": "object", "description": "x",
+                                   "properties": {"b": {"type": "string"}}}},
+              "$defs": {"d": {"properties": {"c": {"$ref": "#/$defs/e"}}}, "e": {"type": "string"}}}
+    assert _undescribed(schema, "#", schema) == ["#/properties/a/properties/b", "#/$defs/d/properties/c"]
+
+
+def test_linting_one_file_judges_only_that_files_baseline_entries(policies: Path) -> None:
+    """A pre-commit run lints the files that changed: the other files' accepted findings are not stale."""
+    result = run("policy", "lint", str(policies / "cycles" / "eras-2026" / "urology.yaml"), "--strict",
+                 "--today", TODAY)
+    assert "which lint no longer finds" not in result.output, result.output
+    assert result.exit_code == 0, result.output
+    baseline = policies / "lint-baseline.yaml"
+    baseline.write_text(baseline.read_text(encoding="utf-8") + "  - file: cycles/eras-2026/urology.yaml\n"
+                        "    message: something lint never says\n    reason: a stale entry\n", encoding="utf-8")
+    stale = run("policy", "lint", str(policies / "cycles" / "eras-2026" / "urology.yaml"), "--today", TODAY)
+    assert "accepts 'something lint never says' in cycles/eras-2026/urology.yaml, which lint no longer finds" \
+        in stale.output

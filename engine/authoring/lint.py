@@ -259,7 +259,7 @@ def copied_numbers(raw: dict[str, Any]) -> list[str]:
 
 def unreviewed_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     """One error per number still copied and unchecked: an unreviewed cycle cannot pass the gate."""
-    from .validate import path_for
+    from ..policy_check import path_for
 
     review = p.raw.get("review") or {}
     origin = review.get("from") or p.supersedes or "an earlier cycle"
@@ -353,9 +353,11 @@ def load_baseline(path: Path) -> tuple[list[Accepted], list[Finding]]:
     return out, problems
 
 
-def apply_baseline(findings: list[Finding], roots: tuple[Path, ...]) -> Gate:
+def apply_baseline(findings: list[Finding], roots: tuple[Path, ...], linted: set[Path] | None = None) -> Gate:
     """Accept the warnings each root's baseline lists with a reason. Errors (unreviewed numbers) are never
-    accepted; an entry that matches no finding is itself a warning, so the baseline only shrinks."""
+    accepted; an entry that matches no finding is itself a warning, so the baseline only shrinks. With
+    `linted` (the resolved files linted), only entries about those files can be stale: linting one file (as a
+    pre-commit hook does) says nothing about the others' entries."""
     entries: list[tuple[Path, Accepted]] = []
     extra: list[Finding] = []
     for root in roots:
@@ -380,8 +382,16 @@ def apply_baseline(findings: list[Finding], roots: tuple[Path, ...]) -> Gate:
         else:
             accepted.append(f)
     for i, (root, e) in enumerate(entries):
-        if i not in used:
+        about = (root / e.file).resolve()
+        judged = linted is None or about in linted or (not about.exists() and _whole_root(root, linted))
+        if i not in used and judged:
             extra.append(Finding("warning", Problem(display(root / BASELINE), e.line, "accepted",
                                                     f"accepts '{e.message}' in {e.file}, which lint no longer finds",
                                                     "remove the entry")))
     return Gate(sort_findings(open_ + extra), sort_findings(accepted))
+
+
+def _whole_root(root: Path, linted: set[Path]) -> bool:
+    from .tree import root_files
+
+    return {p.resolve() for p in root_files(root)} <= linted

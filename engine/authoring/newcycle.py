@@ -296,7 +296,7 @@ def review_policy(text: str, current: dict[str, Any], origin: dict[str, Any] | N
                   pending: list[str], review: dict[str, Any]) -> ReviewResult:
     """Clear each pending number whose value differs from the copied policy's, or that the author confirms;
     once none is left, drop the `review:` block and write `reviewed: true`."""
-    from .validate import path_for
+    from ..policy_check import path_for
 
     def value(data: dict[str, Any] | None, name: str) -> Any:
         if data is None:

@@ -8,7 +8,6 @@ rest is *context* that is loaded but only reported on when it is broken.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,18 +137,8 @@ def root_files(root: Path) -> list[Path]:
 
 
 def display(path: Path) -> str:
-    """How messages name a file: relative to the working folder when inside it, else `policies/...`."""
-    resolved = path.resolve()
-    try:
-        rel = os.path.relpath(resolved)
-    except ValueError:
-        rel = str(resolved)
-    if not rel.startswith(".."):
-        return Path(rel).as_posix()
-    bundled = bundled_root().resolve()
-    if resolved.is_relative_to(bundled):
-        return display_name(resolved, bundled)
-    return resolved.as_posix()
+    """How messages name a file (`catalogue.display_name`: the same name evaluate uses)."""
+    return display_name(path)
 
 
 def load_file(path: Path, root: Path | None) -> PolicyFile:

@@ -11,13 +11,12 @@ without a line (or at a rule's first line) to the line that holds the offending 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, Problem
 from ..model import Policy, PolicySet
-from ..policy_check import policy_set_problems
+from ..policy_check import line_of, locate_in, policy_set_problems
 from ..yamlsafe import Path as YPath
 from .tree import Finding, PolicyFile, PolicyTree, sort_findings
 
@@ -78,11 +77,7 @@ def errors_in(findings: list[Finding]) -> list[Finding]:
 # ---------------------------------------------------------------- checks of the whole tree
 
 def _line(f: PolicyFile, path: YPath) -> int | None:
-    while path:
-        if path in f.positions:
-            return f.positions[path]
-        path = path[:-1]
-    return f.positions.get(path, 1 if f.positions else None)
+    return line_of(f.positions, path)
 
 
 def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
@@ -268,81 +263,9 @@ def _parameter_problems(ps: PolicySet) -> list[Problem]:
     return out
 
 
-# ---------------------------------------------------------------- putting problems on the right line
-
-_QUOTED = re.compile(r"'([^']+)'")
-
-
 def locate(problem: Problem, files: dict[str, PolicyFile]) -> Problem:
-    """Point a problem at the line of the name it complains about, when we can find it."""
+    """Point a problem at the line of the name it complains about (`policy_check.locate_in`)."""
     f = files.get(problem.file)
-    if f is None or not isinstance(f.data, dict) or not problem.field:
+    if f is None:
         return problem
-    field = problem.field
-    if field.startswith("rule "):
-        field = "rules." + field[5:]
-    path = path_for(f.data, field)
-    if not path:
-        return problem
-    names = _QUOTED.findall(problem.message)
-    if names and path[0] == "rules" and len(path) >= 2:
-        hit = _find_name(f.data, path[:2], names[-1].lstrip("$"))
-        if hit is not None and hit in f.positions:
-            return replace(problem, line=f.positions[hit])
-    if problem.line is None or len(path) > 2:
-        return replace(problem, line=_line(f, path))
-    return problem
-
-
-def path_for(data: Any, dotted: str) -> YPath:
-    """Follow `rules.<id>.when`-style names (ids may contain dots) through mappings and keyed lists."""
-    parts = dotted.split(".")
-    node: Any = data
-    path: YPath = ()
-    i = 0
-    while i < len(parts):
-        if isinstance(node, dict) and parts[i] in node:
-            node, path, i = node[parts[i]], path + (parts[i],), i + 1
-            continue
-        if isinstance(node, list):
-            for j in range(len(parts), i, -1):
-                key = ".".join(parts[i:j])
-                idx = next((k for k, item in enumerate(node) if isinstance(item, dict)
-                            and key in (item.get("id"), item.get("name"))), None)
-                if idx is not None:
-                    node, path, i = node[idx], path + (idx,), j
-                    break
-            else:
-                break
-            continue
-        break
-    return path
-
-
-def _walk(node: Any, path: YPath) -> Iterator[tuple[YPath, Any, Any]]:
-    """(path, key, value) for every entry under `node`."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield path + (k,), k, v
-            yield from _walk(v, path + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield path + (i,), i, v
-            yield from _walk(v, path + (i,))
-
-
-def _find_name(data: Any, base: YPath, name: str) -> YPath | None:
-    """The first key or value under a rule's `when`/`then` that is `name` (or `$alias.name`)."""
-    node = data
-    for part in base:
-        node = node[part]
-    for section in ("when", "then"):
-        if section not in node:
-            continue
-        for path, key, value in _walk(node[section], base + (section,)):
-            if key == name or value == name:
-                return path
-            ref = isinstance(value, str) and value.startswith("$")
-            if ref and (value[1:] == name or value.endswith(f".{name}")):
-                return path
-    return None
+    return locate_in(problem, f.data, f.positions)
