@@ -172,7 +172,7 @@ def policy_state() -> str:
 
 def input_limit() -> int:
     """The shortlist size `signalwise evaluate` accepts (sizes above it are run with the limit lifted)."""
-    from signalwise.engine import inputs
+    from signalwise.engine.load import inputs
 
     return int(getattr(inputs, "MAX_PROGRAMS", 10**9))
 
@@ -210,7 +210,7 @@ def prepare_inputs(quick: bool) -> dict[str, Path]:
 
 def importtime_breakdown(env: dict[str, str]) -> dict[str, Any]:
     """`python -X importtime` of what `signalwise evaluate` imports: own modules vs dependencies."""
-    code = ("import signalwise.cli.main, signalwise.engine.pipeline, signalwise.engine.explain, "
+    code = ("import signalwise.cli.main, signalwise.engine.pipeline, signalwise.engine.explain.report, "
             "signalwise.engine.render")
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True)  # fill the bytecode cache
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env, cwd=ROOT, check=True,

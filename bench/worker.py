@@ -30,9 +30,9 @@ def peak_rss_mb() -> float:
 
 def measure_policy() -> dict[str, Any]:
     t0 = time.perf_counter()
-    from signalwise.engine.catalogue import Catalogue, bundled_root
-    from signalwise.engine.policy_check import check_policy_set
-    from signalwise.engine.runtime import runtime_for
+    from signalwise.engine.chain.runtime import runtime_for
+    from signalwise.engine.policy.catalogue import Catalogue, bundled_root
+    from signalwise.engine.policy.check import check_policy_set
     t1 = time.perf_counter()
     ps = Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
                                               where=("bench", None))
@@ -52,7 +52,7 @@ class _Capture:
         self.sessions: dict[str, list[dict[str, Any]]] = {}
 
     def __enter__(self) -> _Capture:
-        from signalwise.engine import runtime
+        from signalwise.engine.chain import runtime
 
         self._ruleset = runtime._Ruleset  # the runtime's own wrapper of a C-core ruleset
         self._orig = runtime._Ruleset.assert_fact
@@ -141,7 +141,7 @@ def durable_core_floor(sessions: dict[str, list[dict[str, Any]]]) -> float:
 def measure_evaluate(folder: Path, repeat: int) -> dict[str, Any]:
     """Timings of `repeat` evaluations; an evaluation of this valid input that fails is recorded and
     retried, and after `3 * repeat + 10` failures the measurement gives up with what it has."""
-    from signalwise.engine.explain import build_report
+    from signalwise.engine.explain.report import build_report
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
 
@@ -216,7 +216,7 @@ def measure_evaluate(folder: Path, repeat: int) -> dict[str, Any]:
 
 
 def measure_cohort(root: Path) -> dict[str, Any]:
-    from signalwise.engine.explain import build_report
+    from signalwise.engine.explain.report import build_report
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
 
@@ -255,7 +255,7 @@ def measure_phases(folder: Path, out_file: Path) -> dict[str, Any]:
     import yaml  # noqa: F401
     t1 = time.process_time()
     from signalwise.cli.output import emit
-    from signalwise.engine.explain import build_report
+    from signalwise.engine.explain.report import build_report
     from signalwise.engine.pipeline import Request, evaluate
     from signalwise.engine.render import RENDERERS
     t2 = time.process_time()
@@ -308,7 +308,7 @@ def measure_optimizer(folder: Path, repeat: int) -> dict[str, Any]:
 
 def lift_program_limit() -> None:
     """Shortlists above the input limit (2,000 programs) are refused; the 5,000 stress size lifts it."""
-    from signalwise.engine import inputs
+    from signalwise.engine.load import inputs
 
     inputs.MAX_PROGRAMS = max(getattr(inputs, "MAX_PROGRAMS", 0), 10**6)
 

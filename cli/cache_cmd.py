@@ -1,4 +1,4 @@
-"""`signalwise cache info|clear`: the cache of parsed, validated policy files (engine/policy_cache.py)."""
+"""`signalwise cache info|clear`: the cache of parsed, validated policy files (engine/policy/cache.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def cache_group() -> None:
               help="text: for the terminal; json: for tools")
 def cache_info(fmt: str) -> None:
     """Where the cache is, whether it is used, and how many entries it holds."""
-    from signalwise.engine import policy_cache
+    from signalwise.engine.policy import cache as policy_cache
 
     data = policy_cache.info()
     if fmt == "json":
@@ -33,7 +33,7 @@ def cache_info(fmt: str) -> None:
 @cache_group.command("clear")
 def cache_clear() -> None:
     """Remove every cached entry (the next run parses and validates the policies again)."""
-    from signalwise.engine import policy_cache
+    from signalwise.engine.policy import cache as policy_cache
 
     removed = policy_cache.clear()
     echo(f"removed {removed} cached {'entry' if removed == 1 else 'entries'} from {policy_cache.cache_root()}")

@@ -40,7 +40,7 @@ def compare_command(profile: str, programs: str, plan: str, specialty: str | Non
                     signals: str | None, policies: str | None, at_least: str | None, goal_k: int | None,
                     fmt: str, output: str | None, verbose: bool, template: str | None) -> None:
     """Compare your signal plan with the guide-ratio plan and the plan that maximises expected interviews."""
-    from signalwise.engine.context import parse_signals_option
+    from signalwise.engine.chain.context import parse_signals_option
     from signalwise.engine.pipeline import Request, evaluate
 
     ks = _parse_ks(at_least)
@@ -81,9 +81,9 @@ def _parse_ks(text: str | None) -> tuple[int, ...]:
 def load_plan(path: str, ev: Evaluation, gi: GainInputs) -> dict[str, str]:
     """Read and validate the applicant's plan; every problem at once (exit 2)."""
     from signalwise.engine.errors import InputError, Problem
-    from signalwise.engine.files import read_text
+    from signalwise.engine.load.files import read_text
+    from signalwise.engine.load.yamlsafe import load_yaml_text
     from signalwise.engine.plan.outcome import NONE
-    from signalwise.engine.yamlsafe import load_yaml_text
 
     text = read_text(path)
     data, positions = load_yaml_text(text, path)

@@ -19,11 +19,11 @@ def evaluate_command(profile: str, programs: str, specialty: str | None, cycle: 
                      signals: str | None, policies: str | None, strategy: str, fmt: str,
                      output: str | None, verbose: bool, template: str | None) -> None:
     """Recommend which programs get which signal, and explain every decision."""
-    from signalwise.engine.catalogue import bundled_root
-    from signalwise.engine.context import parse_signals_option
-    from signalwise.engine.explain import build_report
-    from signalwise.engine.files import refuse_overwriting_inputs, refuse_writing_into
+    from signalwise.engine.chain.context import parse_signals_option
+    from signalwise.engine.explain.report import build_report
+    from signalwise.engine.load.files import refuse_overwriting_inputs, refuse_writing_into
     from signalwise.engine.pipeline import Request, evaluate
+    from signalwise.engine.policy.catalogue import bundled_root
     from signalwise.engine.render import render_report
 
     folders = (policies or bundled_root(),)

@@ -93,8 +93,8 @@ def emit(text: str, *, fmt: str, output: str | None, command: str,
 
     The file never replaces an input and never lands inside the policy folder in use (`policies`, or the
     bundled one)."""
-    from signalwise.engine.catalogue import bundled_root
-    from signalwise.engine.files import write_atomic
+    from signalwise.engine.load.files import write_atomic
+    from signalwise.engine.policy.catalogue import bundled_root
 
     text = safe(text, fmt)
     folders = (policies or bundled_root(),)

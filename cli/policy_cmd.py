@@ -27,13 +27,13 @@ TODAY = click.option("--today", "today", type=DATE, metavar="YYYY-MM-DD",
 
 
 def _root(policies: str | None) -> Path:
-    from signalwise.engine.catalogue import bundled_root
+    from signalwise.engine.policy.catalogue import bundled_root
 
     return Path(policies) if policies else bundled_root()
 
 
 def _today(value: dt.datetime | None) -> dt.date:
-    from signalwise.engine.catalogue import today
+    from signalwise.engine.policy.catalogue import today
 
     return as_date(value) or today()
 
@@ -255,8 +255,8 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
     from signalwise.engine.authoring.newcycle import plan_new_cycle, seed_root, write_new_cycle
     from signalwise.engine.authoring.tree import display, load_tree
     from signalwise.engine.authoring.validate import errors_in, validate_tree
-    from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.errors import PolicyError
+    from signalwise.engine.policy.catalogue import bundled_root
 
     source = Path(policies) if policies else bundled_root()
     target = Path(policies) if policies else Path("policies")
@@ -294,8 +294,8 @@ def review_command(ctx: click.Context, files: tuple[str, ...], confirm: tuple[st
     from signalwise.engine.authoring.newcycle import review_policy
     from signalwise.engine.authoring.tree import load_file, load_tree
     from signalwise.engine.errors import InputError, PolicyError, Problem
-    from signalwise.engine.files import write_atomic
-    from signalwise.engine.policy_check import _suggest
+    from signalwise.engine.load.files import write_atomic
+    from signalwise.engine.policy.check import _suggest
 
     lines: list[str] = []
     report: list[dict[str, Any]] = []
@@ -359,9 +359,9 @@ def fmt_command(ctx: click.Context, files: tuple[str, ...], check: bool, show_di
     Exits 1 with --check when a file would change; 2 for YAML that does not parse (file:line).
     """
     from signalwise.engine.authoring.fmt import fmt_files, fmt_targets
-    from signalwise.engine.catalogue import bundled_root
     from signalwise.engine.errors import InputError
-    from signalwise.engine.files import write_atomic
+    from signalwise.engine.load.files import write_atomic
+    from signalwise.engine.policy.catalogue import bundled_root
 
     targets, problems = fmt_targets(_paths(files, policies) or (bundled_root(),))
     if problems:
@@ -411,7 +411,7 @@ def schema_export_command(directory: str) -> None:
     from importlib.resources import files
 
     from signalwise.engine.errors import input_error
-    from signalwise.engine.files import write_atomic
+    from signalwise.engine.load.files import write_atomic
 
     target = Path(directory)
     try:

@@ -31,7 +31,7 @@ def track_command(log: str, programs: str, report: str | None, as_of: dt.datetim
                   fmt: str, output: str | None, verbose: bool, template: str | None) -> None:
     """Track invitations against your plan and the season's pace; advise what to do next."""
     from signalwise.engine.render.tracking import render_tracking
-    from signalwise.engine.tracking import TrackRequest, track
+    from signalwise.engine.season.tracking import TrackRequest, track
 
     req = TrackRequest(log, programs, report, as_date(as_of), specialty, cycle, target, as_date(review_from),
                        policies)

@@ -156,7 +156,7 @@ def policy_fingerprint(root: Path | None = None) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     if root is None:
-        from .catalogue import bundled_root
+        from .policy.catalogue import bundled_root
 
         root = bundled_root()
     h = hashlib.sha256()
@@ -209,9 +209,9 @@ def load_record(outdir: Path, applicant: Applicant, fmt: str, fingerprint: str) 
 
 def evaluate_applicant(task: Task) -> Outcome:
     """Evaluate one applicant and write its report and record; never raises for the applicant's faults."""
-    from .context import parse_signals_option
-    from .explain import build_report
-    from .files import write_atomic
+    from .chain.context import parse_signals_option
+    from .explain.report import build_report
+    from .load.files import write_atomic
     from .pipeline import Request, evaluate
     from .render import render_report
 
@@ -300,9 +300,9 @@ def warm_worker(pairs: list[tuple[str, str]], watch_parent: int | None = None) -
     """Pool initializer: import the engine and compile the policies each pair needs, once per worker."""
     if watch_parent is not None:
         _exit_with_parent(watch_parent)
-    from .catalogue import Catalogue, bundled_root
-    from .policy_check import check_policy_set
-    from .runtime import runtime_for
+    from .chain.runtime import runtime_for
+    from .policy.catalogue import Catalogue, bundled_root
+    from .policy.check import check_policy_set
 
     catalogue = Catalogue(bundled_root())
     for cycle, specialty in pairs:
@@ -453,7 +453,7 @@ def _run_locked(root: Path, outdir: Path, applicants: list[Applicant], ignored: 
     _remove_stale_temporaries(outdir)
     opts = tuple(sorted((k, v) for k, v in (options or {}).items() if v is not None))
     if opts:
-        from .context import parse_signals_option
+        from .chain.context import parse_signals_option
 
         if dict(opts).get("signals") is not None:
             parse_signals_option(dict(opts)["signals"])  # a bad --signals is one error, not one per applicant
@@ -590,7 +590,7 @@ def summary_markdown(outcomes: list[Outcome]) -> str:
 
 
 def write_summary(outdir: Path, outcomes: list[Outcome]) -> None:
-    from .files import write_atomic
+    from .load.files import write_atomic
 
     write_atomic(outdir / SUMMARY_CSV, summary_csv(outcomes))
     write_atomic(outdir / SUMMARY_MD, summary_markdown(outcomes))

@@ -13,22 +13,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .catalogue import Catalogue, bundled_root, choose_season, ended_text, seasons, today
-from .compiler import TYPE_KEY, policy_set_key
-from .context import SignalSpec, build_context, signal_spec
+from .chain.context import SignalSpec, build_context, signal_spec
+from .chain.facts import ID_KEY, Fact, FactStore, make_fact
+from .chain.runtime import Firing, firing_bound, runtime_for
 from .errors import InputError, Problem
-from .facts import ID_KEY, Fact, FactStore, make_fact
-from .geography import locate
-from .inputs import Profile, Shortlist, load_profile, load_programs
-from .messages import tier_label
-from .model import Aggregate, PolicySet, Resolution
+from .load.geography import locate
+from .load.inputs import Profile, Shortlist, load_profile, load_programs
+from .load.schemas import load_schema
 from .plan.allocate import allocate
 from .plan.candidates import build_candidates
 from .plan.interview_model import GainInputs, gain_inputs, has_rate_columns
 from .plan.quotas import Allocation, Candidate, LevelQuota, quota_from_row
-from .runtime import Firing, firing_bound, runtime_for
-from .schemas import load_schema
-from .specialties import resolve_specialty
+from .policy.catalogue import Catalogue, bundled_root, choose_season, ended_text, seasons, today
+from .policy.compiler import TYPE_KEY, policy_set_key
+from .policy.messages import tier_label
+from .policy.model import Aggregate, PolicySet, Resolution
+from .policy.specialties import resolve_specialty
 
 
 @dataclass(frozen=True)
@@ -182,13 +182,13 @@ _CHECKED: set[str] = set()
 def _check_once(ps: PolicySet) -> None:
     """Semantic checks depend only on the policies' content (and signalwise's code): run them once per
     process per policy set, and once across runs through the policy cache's marker."""
-    from . import policy_cache
+    from .policy import cache as policy_cache
 
     key = policy_set_key(ps)
     if key not in _CHECKED:
         content = [(p.ref, p.sha256) for p in ps.policies]
         if not policy_cache.was_checked(content):  # a previous run with the same code checked the same set
-            from .policy_check import check_policy_set  # imported only when a check runs (cold start)
+            from .policy.check import check_policy_set  # imported only when a check runs (cold start)
 
             check_policy_set(ps)
             policy_cache.mark_checked(content)

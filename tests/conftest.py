@@ -14,7 +14,7 @@ from signalwise.cli.main import cli
 
 # Reports depend on today's date (the default cycle, an ended profile cycle): fix it for reproducible tests.
 os.environ.setdefault("SIGNALWISE_TODAY", "2026-12-01")
-# The policy cache (engine/policy_cache.py) of the tests lives in a private folder: the suite never reads or
+# The policy cache (engine/policy/cache.py) of the tests lives in a private folder: the suite never reads or
 # writes the user's own cache, and child processes started by tests inherit the setting.
 os.environ["SIGNALWISE_CACHE_DIR"] = tempfile.mkdtemp(prefix="signalwise-test-cache-")
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signalwise.engine import policy_cache
-from signalwise.engine.catalogue import Catalogue, bundled_root
+from signalwise.engine.load.schemas import _validation_schema, obviously_valid, schema_problems, validator
 from signalwise.engine.plan.interview_model import load_model_file, models_root
+from signalwise.engine.policy import cache as policy_cache
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root
 from signalwise.engine.render.json_out import render
-from signalwise.engine.schemas import _validation_schema, obviously_valid, schema_problems, validator
 
 from .conftest import ROOT, example_args
 
@@ -95,7 +95,7 @@ def test_a_valid_evaluation_imports_neither_jsonschema_nor_what_it_does_not_use(
     code = ("import sys; from signalwise.cli.main import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "print(*(m in sys.modules for m in ('jsonschema', 'signalwise.engine.render.html',\n"
-            "      'signalwise.cli.policy_cmd', 'signalwise.engine.policy_check')))")
+            "      'signalwise.cli.policy_cmd', 'signalwise.engine.policy.check')))")
     for _ in range(2):  # the second run finds the policy cache warm
         out = subprocess.run([sys.executable, "-c", code, "evaluate", *example_args("strong-im"), "--format", "json",
                              "-o", str(tmp_path / "r.json")], capture_output=True, text=True, check=False, cwd=ROOT)

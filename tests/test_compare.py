@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signalwise.engine.catalogue import bundled_root
 from signalwise.engine.errors import PolicyError
 from signalwise.engine.pipeline import Request, evaluate
 from signalwise.engine.plan.interview_model import (
@@ -18,6 +17,7 @@ from signalwise.engine.plan.interview_model import (
 )
 from signalwise.engine.plan.optimize import hard_violations, optimize
 from signalwise.engine.plan.outcome import NONE
+from signalwise.engine.policy.catalogue import bundled_root
 
 from .conftest import EXAMPLES, run_cli
 
@@ -336,7 +336,7 @@ def test_rate_columns_do_not_change_the_default_plan(tmp_path: Path) -> None:
     assert plan == {p.program: p.level for p in without.allocation.picks}
     gain = evaluate(Request(str(src / "profile.yaml"), str(src / "programs.csv"), strategy="gain"))
     assert {p.program: p.level for p in gain.allocation.picks} != plan   # the rates do matter under gain
-    from signalwise.engine.explain import build_report
+    from signalwise.engine.explain.report import build_report
 
     report = build_report(with_rates)
     assert report["strategy"] == "guide"

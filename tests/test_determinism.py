@@ -155,8 +155,8 @@ def test_equal_scores_are_ordered_by_program_id_whatever_the_row_order(tmp_path:
 
 def test_the_rules_engine_runs_no_background_threads() -> None:
     """Nothing may fire rules behind the evaluation's back: one thread, one agenda, one outcome."""
-    from signalwise.engine.catalogue import Catalogue, bundled_root
-    from signalwise.engine.runtime import Runtime
+    from signalwise.engine.chain.runtime import Runtime
+    from signalwise.engine.policy.catalogue import Catalogue, bundled_root
 
     ps = Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
                                               where=("x", None))
@@ -170,7 +170,7 @@ def test_a_background_dispatch_is_what_breaks_an_evaluation(monkeypatch: pytest.
     does, `durable_rules_engine.start_action`) between our assert and our agenda loses that firing, so
     the evaluation changes; no such thread may exist."""
     import durable_rules_engine
-    from signalwise.engine import runtime
+    from signalwise.engine.chain import runtime
     from signalwise.engine.pipeline import Request, evaluate
 
     request = Request(str(EXAMPLES / "strong-im" / "profile.yaml"), str(EXAMPLES / "strong-im" / "programs.csv"))

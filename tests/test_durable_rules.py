@@ -25,7 +25,7 @@ from durable import engine as durable_engine
 
 class _Host(durable_engine.Host):
     """durable-rules' Host with the actions given and no timer threads. The runtime itself now calls the C
-    extension directly (engine/runtime.py); these tests pin the packaged Python layer as well."""
+    extension directly (engine/chain/runtime.py); these tests pin the packaged Python layer as well."""
 
     def __init__(self, actions: dict[str, Any]) -> None:
         self._actions = actions
@@ -241,20 +241,20 @@ def test_a_ruleset_name_cannot_be_registered_twice_on_one_host() -> None:
 
 @pytest.fixture()
 def bundled_policy_set() -> Iterator[Any]:
-    from signalwise.engine.catalogue import Catalogue, bundled_root
+    from signalwise.engine.policy.catalogue import Catalogue, bundled_root
 
     yield Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
                                                where=("x", None))
 
 
 def test_rulesets_are_compiled_once_per_process_per_policy_set(bundled_policy_set: Any) -> None:
-    from signalwise.engine.runtime import runtime_for
+    from signalwise.engine.chain.runtime import runtime_for
 
     assert runtime_for(bundled_policy_set) is runtime_for(bundled_policy_set)
 
 
 def test_the_module_global_dsl_is_never_imported(bundled_policy_set: Any) -> None:
-    from signalwise.engine.runtime import runtime_for
+    from signalwise.engine.chain.runtime import runtime_for
 
     runtime_for(bundled_policy_set)
     assert "durable.lang" not in sys.modules

@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signalwise.engine.inputs import _row_obviously_valid
-from signalwise.engine.schemas import load_schema, validator
+from signalwise.engine.load.inputs import _row_obviously_valid
+from signalwise.engine.load.schemas import load_schema, validator
 
 SCHEMA = load_schema("program")
 PROPS: dict[str, Any] = SCHEMA["properties"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from signalwise.engine.schemas import validator
+from signalwise.engine.load.schemas import validator
 
 from .conftest import EXAMPLE_NAMES, evaluate_json
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "strong-im"
 ENGINE = Path(__file__).resolve().parent.parent / "engine"

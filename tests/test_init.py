@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from signalwise.engine.schemas import load_schema
+from signalwise.engine.load.schemas import load_schema
 
 from .conftest import ROOT, run_cli
 

@@ -13,11 +13,11 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from signalwise.engine.catalogue import Catalogue, bundled_root
-from signalwise.engine.compiler import all_rules
-from signalwise.engine.context import parse_signals_option
-from signalwise.engine.explain import build_report
+from signalwise.engine.chain.context import parse_signals_option
+from signalwise.engine.explain.report import build_report
 from signalwise.engine.pipeline import Request, evaluate
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root
+from signalwise.engine.policy.compiler import all_rules
 
 STATES = ["NY", "NJ", "PA", "OH", "MI", "TX", "FL", "GA", "CA", "WA", "AZ", "MA", "IL", "MN", "KY"]
 AREAS = ["northeast", "midwest", "south", "west", "middle-atlantic", "pacific", "OH", "TX", "NY"]
@@ -132,7 +132,7 @@ rates = st.fixed_dictionaries({}, optional={
 
 
 def _states(area: str) -> set[str]:
-    from signalwise.engine.geography import locate
+    from signalwise.engine.load.geography import locate
 
     return {s for s in STATES + ["AR", "OK", "LA", "WI", "IN"] if area in (s, *locate(s))}
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
-from signalwise.engine.catalogue import bundled_root
-from signalwise.engine.compiler import all_rules
-from signalwise.engine.conditions import all_matches, best_match, check, holds_for
-from signalwise.engine.model import AnyOf, Pattern, Rule
-from signalwise.engine.model import Test as Cond
+from signalwise.engine.chain.conditions import all_matches, best_match, check, holds_for
 from signalwise.engine.pipeline import Request, evaluate
+from signalwise.engine.policy.catalogue import bundled_root
+from signalwise.engine.policy.compiler import all_rules
+from signalwise.engine.policy.model import AnyOf, Pattern, Rule
+from signalwise.engine.policy.model import Test as Cond
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES
 
@@ -425,7 +425,7 @@ def test_new_cycle_copies_a_cycle_that_validates_and_keeps_comments(policies: Pa
 
 def test_new_cycle_without_policies_writes_to_a_policies_folder_here_and_reports_warn(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from signalwise.engine.catalogue import bundled_root
+    from signalwise.engine.policy.catalogue import bundled_root
 
     monkeypatch.chdir(tmp_path)
     # the bundled policies already have eras-2027 (and a planned eras-2028): copying onto one is refused

@@ -1,4 +1,4 @@
-"""The cache of parsed, validated policy files (engine/policy_cache.py, issue 15): never trusted, never stale,
+"""The cache of parsed, validated policy files (engine/policy/cache.py, issue 15): never trusted, never stale,
 never a different report."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from signalwise.engine import policy_cache
-from signalwise.engine.catalogue import bundled_root
-from signalwise.engine.policy_load import load_policy_file
+from signalwise.engine.policy import cache as policy_cache
+from signalwise.engine.policy.catalogue import bundled_root
+from signalwise.engine.policy.loader import load_policy_file
 
 from .conftest import ROOT, example_args
 
@@ -161,8 +161,8 @@ def test_a_policy_folder_is_cached_by_content_and_still_runs_supervised(tmp_path
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A --policies copy of the bundled policies with one changed file is cached like any other, and the
     changed file's hash (not the cache) still decides that its rules run in the supervised engine process."""
-    from signalwise.engine.catalogue import Catalogue
-    from signalwise.engine.runtime import _untrusted  # type: ignore[attr-defined]
+    from signalwise.engine.chain.runtime import _untrusted  # type: ignore[attr-defined]
+    from signalwise.engine.policy.catalogue import Catalogue
 
     root = tmp_path / "policies"
     shutil.copytree(bundled_root(), root)

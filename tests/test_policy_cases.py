@@ -16,7 +16,7 @@ from signalwise.engine.authoring.testing import (
     run_case,
     uncovered,
 )
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 
 def _bundled_cases() -> tuple[list[Case], list[Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 TODAY = "2026-12-01"
 

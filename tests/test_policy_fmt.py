@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from signalwise.cli.main import cli
 from signalwise.engine.authoring.fmt import fmt_files, fmt_targets, format_text, key_order
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 REPO = Path(__file__).resolve().parent.parent
 IM = bundled_root() / "cycles" / "eras-2026" / "internal-medicine.yaml"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 TODAY = "2026-12-01"
 
@@ -252,7 +252,7 @@ def test_the_documented_schema_paths_resolve_after_schema_export(policies: Path)
     import re
 
     import jsonschema
-    from signalwise.engine.yamlsafe import load_yaml_text
+    from signalwise.engine.load.yamlsafe import load_yaml_text
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-authoring.md").read_text(encoding="utf-8")
     export = re.search(r"\$ signalwise schema export (\S+)", doc)

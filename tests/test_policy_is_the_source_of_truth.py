@@ -10,8 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from signalwise.engine.catalogue import Catalogue, bundled_root
-from signalwise.engine.compiler import compile_stages, to_ir
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root
+from signalwise.engine.policy.compiler import compile_stages, to_ir
 
 from .conftest import example_args, run_cli
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
-from signalwise.engine.catalogue import bundled_root
+from signalwise.engine.policy.catalogue import bundled_root
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TODAY = "2026-12-01"

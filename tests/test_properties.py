@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from signalwise.engine.catalogue import Catalogue, bundled_root, match_year_of
-from signalwise.engine.compiler import all_rules
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root, match_year_of
+from signalwise.engine.policy.compiler import all_rules
 
 from .fuzz.fuzz_loaders import run_fuzz
 from .reliability_support import Outcome

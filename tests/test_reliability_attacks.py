@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from signalwise.engine import capacity, runtime
-from signalwise.engine.catalogue import Catalogue, bundled_root
-from signalwise.engine.compiler import compile_stages
-from signalwise.engine.runtime import encode
+from signalwise.engine.chain import runtime
+from signalwise.engine.chain.runtime import encode
+from signalwise.engine.policy import capacity
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root
+from signalwise.engine.policy.compiler import compile_stages
 
 from .conftest import EXAMPLES, run_cli
 from .reliability_support import cli_subprocess
@@ -115,7 +116,7 @@ def test_message_format_specs_are_limited_to_alignment_and_width(tmp_path: Path,
 
 
 def test_an_aligned_message_field_is_filled_safely() -> None:
-    from signalwise.engine.messages import fill_message
+    from signalwise.engine.policy.messages import fill_message
 
     assert fill_message("[{a:>5}|{b:<3}|{c}]", {"a": 7, "b": None, "c": 1.5}) == "[    7|None|1.5]"
 
@@ -265,9 +266,9 @@ def test_rules_the_engine_cannot_hold_even_alone_are_refused_naming_them(tmp_pat
 
 
 def test_more_rules_than_the_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from signalwise.engine import policy_limits
     from signalwise.engine.errors import PolicyError
-    from signalwise.engine.policy_load import load_policy_file
+    from signalwise.engine.policy import limits as policy_limits
+    from signalwise.engine.policy.loader import load_policy_file
 
     monkeypatch.setattr(policy_limits, "MAX_RULES", 150)  # 1,000 in production: the mechanism is the same
     root = root_with(tmp_path, ("guidance/zz-many.yaml", _rules_file("attack.many", _trivial_rules(50))))

@@ -1,9 +1,9 @@
 """Hostile input: alias bombs, deep nesting, oversized files, devices and pipes are refused quickly
 (under 2 s here) with bounded memory (under 100 MB more than a plain run), with exit code 2.
 
-Limits (docs/reliability.md): 5 MB per input file (engine/files.py), 100,000 YAML nodes and 100,000
-values after alias expansion, 64 nesting levels, 10,000 characters per YAML value (engine/yamlsafe.py),
-2,000 programs and 50 listed problems per file (engine/inputs.py).
+Limits (docs/reliability.md): 5 MB per input file (engine/load/files.py), 100,000 YAML nodes and 100,000
+values after alias expansion, 64 nesting levels, 10,000 characters per YAML value (engine/load/yamlsafe.py),
+2,000 programs and 50 listed problems per file (engine/load/inputs.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from signalwise.engine.errors import InputError
-from signalwise.engine.files import MAX_INPUT_BYTES, read_text
-from signalwise.engine.yamlsafe import MAX_DEPTH, MAX_NODES
+from signalwise.engine.load.files import MAX_INPUT_BYTES, read_text
+from signalwise.engine.load.yamlsafe import MAX_DEPTH, MAX_NODES
 
 from .conftest import run_cli
 from .reliability_support import PROFILE, PROGRAMS, assert_input_error, cli_peak_rss_mb, measure, write_inputs
@@ -137,7 +137,7 @@ def test_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
 
 def test_reader_never_reads_past_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Even if the size check were fooled (a file growing while we read), at most limit + 1 bytes are read."""
-    from signalwise.engine import files
+    from signalwise.engine.load import files
 
     path = tmp_path / "grows.yaml"
     path.write_bytes(b"a: 1\n" * 1000)

@@ -149,7 +149,7 @@ def test_new_cycle_that_cannot_write_is_exit_2_with_path_and_reason(tmp_path: Pa
 
 
 def test_an_unreadable_path_anywhere_is_exit_2_not_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from signalwise.engine import report_io
+    from signalwise.engine.load import report as report_io
 
     def broken(*args: object, **kwargs: object) -> str:
         raise IsADirectoryError(21, "Is a directory", "/some/where")

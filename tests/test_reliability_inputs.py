@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from signalwise.engine.inputs import MAX_PROBLEMS, MAX_PROGRAMS
+from signalwise.engine.load.inputs import MAX_PROBLEMS, MAX_PROGRAMS
 
 from .conftest import run_cli
 from .reliability_support import (

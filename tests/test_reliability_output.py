@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from signalwise.engine import files
 from signalwise.engine.errors import InputError
-from signalwise.engine.files import write_atomic
+from signalwise.engine.load import files
+from signalwise.engine.load.files import write_atomic
 
 from .conftest import run_cli
 from .reliability_support import PROFILE, assert_input_error, write_inputs

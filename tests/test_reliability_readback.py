@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signalwise.engine.report_io import MAX_REPORT_BYTES
+from signalwise.engine.load.report import MAX_REPORT_BYTES
 
 from .conftest import EXAMPLES, run_cli
 
@@ -116,7 +116,7 @@ def test_a_season_long_over_is_said_to_be_over_with_a_capped_timeline(tmp_path: 
     stops at MAX_SEASON_DAYS (the 48 MB page of case 6 came from drawing every week since year 1)."""
     import json
 
-    from signalwise.engine.tracking import MAX_SEASON_DAYS
+    from signalwise.engine.season.tracking import MAX_SEASON_DAYS
 
     result = run_cli("track", "--log", LOG, "--programs", PROGRAMS, "--review-from", "2025-09-01",
                      "--as-of", "2099-01-01", "--format", "json")

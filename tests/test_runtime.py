@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from signalwise.engine import runtime
+from signalwise.engine.chain import runtime
+from signalwise.engine.chain.runtime import Runtime
 from signalwise.engine.errors import EngineError
 from signalwise.engine.pipeline import Request, evaluate
-from signalwise.engine.runtime import Runtime
 
 from .conftest import run_cli
 
@@ -53,7 +53,7 @@ def policy_root(tmp_path: Path, rules: str) -> Path:
 
 
 def request(tmp_path: Path, root: Path) -> Request:
-    from signalwise.engine.context import parse_signals_option
+    from signalwise.engine.chain.context import parse_signals_option
 
     return Request(str(tmp_path / "profile.yaml"), str(tmp_path / "programs.csv"),
                    signals=parse_signals_option("1"), policies=str(root))
@@ -187,7 +187,7 @@ def test_swallowed_exception_in_engine_state_is_surfaced(tmp_path: Path, monkeyp
 
 
 def test_runtime_is_not_shared_state_between_evaluations(tmp_path: Path) -> None:
-    from signalwise.engine.catalogue import Catalogue
+    from signalwise.engine.policy.catalogue import Catalogue
 
     root = policy_root(tmp_path, QUIET)
     ps = Catalogue(root).policy_set("test-2026", "test-specialty", allow_missing_specialty=True,
@@ -246,8 +246,8 @@ def test_a_blocker_asserted_after_its_trigger_still_blocks(tmp_path: Path) -> No
 def test_a_ruleset_the_core_rejects_is_an_engine_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from signalwise.engine import runtime
-    from signalwise.engine.catalogue import Catalogue
+    from signalwise.engine.chain import runtime
+    from signalwise.engine.policy.catalogue import Catalogue
 
     root = policy_root(tmp_path, QUIET)
     ps = Catalogue(root).policy_set("test-2026", "test-specialty", allow_missing_specialty=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signalwise.engine.catalogue import Catalogue, bundled_root, choose_season
-from signalwise.engine.specialties import load_registry
+from signalwise.engine.policy.catalogue import Catalogue, bundled_root, choose_season
+from signalwise.engine.policy.specialties import load_registry
 
 from .conftest import EXAMPLES, run_cli
 

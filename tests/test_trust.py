@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signalwise.engine.explain import build_report
+from signalwise.engine.explain.report import build_report
 from signalwise.engine.pipeline import Request, evaluate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
-from ..model import Policy
+from ..policy.model import Policy
 from .lint import copied_numbers
 from .listing import structure_text
 from .tree import PolicyFile, load_file

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
-from ..files import read_text
-from ..policy_load import MAX_POLICY_BYTES, MAX_POLICY_NODES
-from ..yamlsafe import load_yaml_text
+from ..load.files import read_text
+from ..load.yamlsafe import load_yaml_text
+from ..policy.loader import MAX_POLICY_BYTES, MAX_POLICY_NODES
 from .tree import display, expand, find_root, is_root
 
 # Which schema describes a file, by the folder it sits in under a policy root (anything else in a root's

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import Catalogue, Season, match_year_of
 from ..errors import Problem
-from ..model import Policy
-from ..yamlsafe import Path as YPath
+from ..load.yamlsafe import Path as YPath
+from ..policy.catalogue import Catalogue, Season, match_year_of
+from ..policy.model import Policy
 from .tree import Finding, PolicyFile, PolicyTree, display, sort_findings
 
 _SYSTEM = re.compile(r"^(.*)-(\d{4})$")
@@ -259,7 +259,7 @@ def copied_numbers(raw: dict[str, Any]) -> list[str]:
 
 def unreviewed_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     """One error per number still copied and unchecked: an unreviewed cycle cannot pass the gate."""
-    from ..policy_check import path_for
+    from ..policy.check import path_for
 
     review = p.raw.get("review") or {}
     origin = review.get("from") or p.supersedes or "an earlier cycle"
@@ -318,8 +318,8 @@ class Gate:
 def load_baseline(path: Path) -> tuple[list[Accepted], list[Finding]]:
     """`<root>/lint-baseline.yaml`: `accepted: [{file, field, message, reason}]`; problems as errors."""
     from ..errors import InputError
-    from ..files import read_text
-    from ..yamlsafe import load_yaml_text
+    from ..load.files import read_text
+    from ..load.yamlsafe import load_yaml_text
 
     if not path.is_file():
         return [], []

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import Catalogue
 from ..errors import InputError, Problem
-from ..model import Policy, SpecialtyInfo
+from ..policy.catalogue import Catalogue
+from ..policy.model import Policy, SpecialtyInfo
 
 RELIABILITY = {"A": "official", "B": "peer-reviewed", "C": "secondary", "guide": "the guide",
                "assumption": "signalwise assumption"}

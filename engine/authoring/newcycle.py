@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from ..catalogue import Catalogue, match_year_of
 from ..errors import InputError, PolicyError, Problem
-from ..files import read_text, write_atomic
-from ..policy_load import parse_policy
+from ..load.files import read_text, write_atomic
+from ..policy.catalogue import Catalogue, match_year_of
+from ..policy.loader import parse_policy
 from .lint import copied_numbers
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -296,7 +296,7 @@ def review_policy(text: str, current: dict[str, Any], origin: dict[str, Any] | N
                   pending: list[str], review: dict[str, Any]) -> ReviewResult:
     """Clear each pending number whose value differs from the copied policy's, or that the author confirms;
     once none is left, drop the `review:` block and write `reviewed: true`."""
-    from ..policy_check import path_for
+    from ..policy.check import path_for
 
     def value(data: dict[str, Any] | None, name: str) -> Any:
         if data is None:

@@ -21,16 +21,16 @@ from typing import Any
 
 import yaml
 
-from ..catalogue import Catalogue, bundled_root
-from ..compiler import all_rules
-from ..conditions import best_match
-from ..context import parse_signals_option
+from ..chain.conditions import best_match
+from ..chain.context import parse_signals_option
 from ..errors import InputError, PolicyError, Problem, SignalwiseError
-from ..files import read_text
-from ..model import PolicySet, Rule
-from ..schemas import schema_problems
-from ..yamlsafe import Path as YPath
-from ..yamlsafe import load_yaml_text
+from ..load.files import read_text
+from ..load.schemas import schema_problems
+from ..load.yamlsafe import Path as YPath
+from ..load.yamlsafe import load_yaml_text
+from ..policy.catalogue import Catalogue, bundled_root
+from ..policy.compiler import all_rules
+from ..policy.model import PolicySet, Rule
 from .tree import display, find_root
 
 MERGED_INPUTS = ("profile", "specialty_policy")  # merged field by field over `defaults`
@@ -165,7 +165,7 @@ def load_cases(path: Path, root: Path) -> tuple[list[Case], list[Problem]]:
 
 def evaluate_case(case: Case) -> tuple[Any, dict[str, Any]]:
     """The case's evaluation and report; problems in its inputs come back at the case's lines."""
-    from ..explain import build_report
+    from ..explain.report import build_report
     from ..pipeline import evaluate
 
     with tempfile.TemporaryDirectory(prefix="signalwise-case-") as tmp:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import Catalogue, bundled_root, display_name
 from ..errors import InputError, Problem
-from ..files import read_text
-from ..model import Policy
-from ..policy_load import MAX_POLICY_BYTES, MAX_POLICY_NODES, parse_policy
-from ..yamlsafe import Path as YPath
-from ..yamlsafe import load_yaml_text
+from ..load.files import read_text
+from ..load.yamlsafe import Path as YPath
+from ..load.yamlsafe import load_yaml_text
+from ..policy.catalogue import Catalogue, bundled_root, display_name
+from ..policy.loader import MAX_POLICY_BYTES, MAX_POLICY_NODES, parse_policy
+from ..policy.model import Policy
 
 SEVERITIES = ("error", "warning", "info")
 SUITES = ("guidance", "tracking")  # folders of guidance policies that form one policy set each

@@ -1,6 +1,6 @@
 """`policy validate`: schema and semantic checks over policy files, every problem at its line.
 
-Schema checks run when a file is loaded (`policy_load`); semantic checks are `policy_check`'s, run on
+Schema checks run when a file is loaded (`policy.loader`); semantic checks are `policy.check`'s, run on
 every policy set an evaluation could use (all guidance alone, and all guidance with each specialty
 policy). This module adds what only a view of the whole tree can see: file locations that disagree
 with a file's `id`/`cycle`/`specialty`, effective dates in the wrong order, `supersedes` naming a
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, Problem
-from ..model import Policy, PolicySet
-from ..policy_check import line_of, locate_in, policy_set_problems
-from ..yamlsafe import Path as YPath
+from ..load.yamlsafe import Path as YPath
+from ..policy.check import line_of, locate_in, policy_set_problems
+from ..policy.model import Policy, PolicySet
 from .tree import Finding, PolicyFile, PolicyTree, sort_findings
 
 
@@ -114,8 +114,8 @@ def _location_findings(f: PolicyFile, p: Policy) -> list[Finding]:
 
 def _specialty_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     """The specialty is in the registry; corroborating sources exist; an `assumed` cycle states no count."""
-    from ..catalogue import bundled_root
-    from ..specialties import load_registry
+    from ..policy.catalogue import bundled_root
+    from ..policy.specialties import load_registry
 
     info = p.specialty
     if info is None:
@@ -264,7 +264,7 @@ def _parameter_problems(ps: PolicySet) -> list[Problem]:
 
 
 def locate(problem: Problem, files: dict[str, PolicyFile]) -> Problem:
-    """Point a problem at the line of the name it complains about (`policy_check.locate_in`)."""
+    """Point a problem at the line of the name it complains about (`policy.check.locate_in`)."""
     f = files.get(problem.file)
     if f is None:
         return problem

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..facts import ID_KEY, FactStore
+from ..chain.facts import ID_KEY, FactStore
 from .quotas import Candidate, Precedence
 
 RESERVE = "reserve"

@@ -21,12 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import bundled_root
 from ..errors import InputError, PolicyError, Problem
-from ..files import read_text
-from ..model import Source
-from ..schemas import schema_problems
-from ..yamlsafe import load_yaml_text
+from ..load.files import read_text
+from ..load.schemas import schema_problems
+from ..load.yamlsafe import load_yaml_text
+from ..policy.catalogue import bundled_root
+from ..policy.model import Source
 from .outcome import NONE, Rate, gain_of
 from .quotas import Candidate, LevelQuota
 
@@ -138,7 +138,7 @@ def available_models(root: Path | str | None = None) -> list[str]:
 def _parsed(text: str, name: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
     """The parsed, schema-valid document: from the policy cache (keyed by this exact text) or parsed and
     validated now, and then cached. The semantic checks below always run."""
-    from .. import policy_cache
+    from ..policy import cache as policy_cache
 
     cached = policy_cache.lookup(text, SCHEMA)
     if cached is not None:

@@ -410,7 +410,7 @@ class AreaRow:
 
 def _census() -> dict[str, tuple[str, list[str]]]:
     """division -> (region, states), from the bundled Census reference data."""
-    from signalwise.engine.geography import known_states, locate
+    from signalwise.engine.load.geography import known_states, locate
 
     out: dict[str, tuple[str, list[str]]] = {}
     for state in sorted(known_states()):

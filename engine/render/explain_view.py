@@ -55,7 +55,7 @@ REASON_LABEL = {
 
 def load_report(path: str) -> dict[str, Any]:
     """Read and check a JSON report written by `signalwise evaluate --format json`; InputError otherwise."""
-    from signalwise.engine.report_io import load_report as load
+    from signalwise.engine.load.report import load_report as load
 
     return load(path)
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from signalwise.engine.templates import fmt_value
+from signalwise.engine.policy.templates import fmt_value
 
 from .common import LEVEL_SINGULAR, humanize
 from .markdown import cell as md_cell

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from signalwise.engine.errors import InputError
-from signalwise.engine.inputs import load_profile, load_programs
+from signalwise.engine.load.inputs import load_profile, load_programs
 
 from ..reliability_support import invoke_cli
 

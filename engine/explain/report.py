@@ -10,16 +10,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from .compiler import TYPE_KEY, flat
-from .errors import EngineError
-from .facts import ID_KEY, Fact
-from .messages import tier_label
-from .model import AnyOf, PolicySet, Rule, SourceRef, Test
-from .pipeline import Evaluation, ResolutionOutcome, sha256_text
-from .plan.claims import Claim, PlanView, build_claims, check_claims, level_reason
-from .plan.quotas import LevelQuota
-from .runtime import Firing
-from .templates import fmt_value, render
+from ..chain.facts import ID_KEY, Fact
+from ..chain.runtime import Firing
+from ..errors import EngineError
+from ..pipeline import Evaluation, ResolutionOutcome, sha256_text
+from ..plan.claims import Claim, PlanView, build_claims, check_claims, level_reason
+from ..plan.quotas import LevelQuota
+from ..policy.compiler import TYPE_KEY, flat
+from ..policy.messages import tier_label
+from ..policy.model import AnyOf, PolicySet, Rule, SourceRef, Test
+from ..policy.templates import fmt_value, render
 
 REPORT_VERSION = "1.0"
 TOOL_VERSION = "0.1.0"
@@ -571,7 +571,7 @@ def _outcome(ev: Evaluation) -> dict[str, Any] | None:
     opt = ev.optimization
     if opt is None or not opt.inputs.has_data():
         return None
-    from .plan.outcome import outcome
+    from ..plan.outcome import outcome
 
     decisions = {p.program: p.level for p in ev.allocation.picks}
     result: dict[str, Any] = outcome(decisions, opt.inputs.rates,

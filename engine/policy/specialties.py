@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, PolicyError, Problem
-from .files import read_text
-from .yamlsafe import load_yaml_text
+from ..errors import InputError, PolicyError, Problem
+from ..load.files import read_text
+from ..load.yamlsafe import load_yaml_text
 
 REGISTRY = ("reference", "specialties.yaml")
 
@@ -84,7 +84,7 @@ def resolve_specialty(root: Path, name: str, where: tuple[str, int | None], fiel
 def _parsed(text: str, display: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     """The registry's YAML with its positions: from the policy cache (keyed by this exact text) or parsed now
     and cached; the checks below always run on it."""
-    from . import policy_cache
+    from . import cache as policy_cache
 
     cached = policy_cache.lookup(text, "specialty-registry")
     if cached is not None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .inputs import Shortlist
-from .model import AnyOf, Assertion, FindingAction, PolicySet, Rule, Test
-from .schemas import load_schema
+from ..load.inputs import Shortlist
+from ..load.schemas import load_schema
+from ..policy.model import AnyOf, Assertion, FindingAction, PolicySet, Rule, Test
 
 # What a rule's output decides, in the order reports list decisions.
 DECIDES = ("fit", "eligibility", "signal-tier", "score", "order", "checks", "advice")

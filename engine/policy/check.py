@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from ..errors import PolicyError, Problem
+from ..load.schemas import load_schema, schema_fields
+from ..load.yamlsafe import Path as YPath
 from .compiler import all_rules
-from .errors import PolicyError, Problem
+from .limits import limit_problems
+from .loader import positions_of
 from .messages import ALLOCATION_ENTRIES, MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
-from .policy_limits import limit_problems
-from .policy_load import positions_of
-from .schemas import load_schema, schema_fields
 from .templates import references
-from .yamlsafe import Path as YPath
 
 ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
@@ -181,7 +181,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "number": (int, fl
                                             "boolean": (bool,)}
 
 
-# Context fields copied from the specialty policy (engine/context.py): their values are the policy schema's.
+# Context fields copied from the specialty policy (engine/chain/context.py): their values are the policy schema's.
 CONTEXT_FROM_POLICY = {"home_rule": ("home_rule", "value"), "structure": ("signals", "structure"),
                        "scope": ("signals", "scope")}
 

@@ -12,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 
 MAX_INPUT_BYTES = 5 * 1024 * 1024  # documented in docs/reliability.md
 

@@ -82,7 +82,7 @@ def tier_label(level: str) -> str:
 
 def fill_message(template: str, values: dict[str, object]) -> str:
     """`template.format(**values)` without Python's format mini-language: each `{name}` becomes the value's
-    text, and a spec may only align and pad it (`{score:>6}`, width at most 40; see policy_limits).
+    text, and a spec may only align and pad it (`{score:>6}`, width at most 40; see policy.limits).
     A policy's sentence can therefore neither fail on a value's type nor ask for a huge width."""
     out = []
     for literal, name, spec in _parsed(template):

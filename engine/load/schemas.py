@@ -10,7 +10,7 @@ from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem
+from ..errors import Problem
 from .yamlsafe import Path, dotted
 
 if TYPE_CHECKING:  # jsonschema is imported only when something must be validated the slow way

@@ -39,7 +39,8 @@ from typing import Any
 
 import durable_rules_engine
 
-from .compiler import (
+from ..errors import EngineError
+from ..policy.compiler import (
     SESSION_FACT,
     SESSION_RULE,
     TYPE_KEY,
@@ -49,12 +50,11 @@ from .compiler import (
     flat,
     policy_set_key,
 )
+from ..policy.model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, Rule, Test
+from ..policy.templates import render
+from ..policy.values import MAX_MAGNITUDE, arithmetic
 from .conditions import check, referenced_fields
-from .errors import EngineError
 from .facts import Fact, FactStore
-from .model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, Rule, Test
-from .templates import render
-from .values import MAX_MAGNITUDE, arithmetic
 
 DEFAULT_FIRING_BOUND_PER_FACT = 60
 DEFAULT_FIRING_BOUND_MIN = 2_000
@@ -212,7 +212,7 @@ def eval_value(value: Any, matched: dict[str, Fact]) -> Any:
 
 @dataclass(frozen=True)
 class _Division:
-    """A division in a rule's condition whose divisor reads fields of one fact (`policy_check` requires it)."""
+    """A division in a rule's condition whose divisor reads fields of one fact (`policy.check` requires it)."""
 
     rule: Rule
     pattern: Pattern       # the pattern whose test divides
@@ -551,7 +551,7 @@ def _consumers(part: CompiledPart, fact: Fact) -> str:
 
 def _untrusted(ps: PolicySet) -> bool:
     """Is any policy of the set other than a bundled policy file, byte for byte?"""
-    from .catalogue import bundled_hashes
+    from ..policy.catalogue import bundled_hashes
 
     return not all(p.sha256 in bundled_hashes() for p in ps.policies)
 

@@ -18,7 +18,7 @@ children in fixed-size tables that are never grown:
 
 This module models that construction exactly enough to count children per node, and signalwise keeps
 every count well below the C limits (`SAFE_*`): the compiler splits a stage's rules over as many
-rulesets as needed (`partition`), and `policy_check` refuses a single rule that cannot fit even alone
+rulesets as needed (`partition`), and `policy.check` refuses a single rule that cannot fit even alone
 (`rule_problems`), naming it. Facts are asserted into every part of a stage, so a split changes nothing
 but which session a rule fires in.
 """
@@ -191,7 +191,7 @@ def partition(rules: Iterable[tuple[str, dict[str, Any]]]) -> list[list[str]]:
     """Split rules (id, durable definition) into groups that each fit one ruleset, keeping their order.
 
     Greedy: a rule goes into the current group unless that would exceed a safe limit; then a new group
-    starts. A rule that does not fit even alone gets a group of its own (policy_check refuses it first).
+    starts. A rule that does not fit even alone gets a group of its own (policy.check refuses it first).
     """
     groups: list[list[str]] = []
     current: list[str] = []

@@ -17,20 +17,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .catalogue import Catalogue, bundled_root, choose_season, today
-from .errors import InputError, Problem
-from .explain import source_text
-from .facts import FactStore, make_fact
-from .files import read_text
-from .inputs import Shortlist, _Problems, load_programs
-from .model import PolicySet, SourceRef
-from .policy_check import check_policy_set
-from .report_io import load_report
-from .runtime import Firing, firing_bound, runtime_for
-from .schemas import load_schema, schema_problems
-from .specialties import resolve_specialty
-from .templates import render
-from .yamlsafe import load_yaml_text
+from ..chain.facts import FactStore, make_fact
+from ..chain.runtime import Firing, firing_bound, runtime_for
+from ..errors import InputError, Problem
+from ..explain.report import source_text
+from ..load.files import read_text
+from ..load.inputs import Shortlist, _Problems, load_programs
+from ..load.report import load_report
+from ..load.schemas import load_schema, schema_problems
+from ..load.yamlsafe import load_yaml_text
+from ..policy.catalogue import Catalogue, bundled_root, choose_season, today
+from ..policy.check import check_policy_set
+from ..policy.model import PolicySet, SourceRef
+from ..policy.specialties import resolve_specialty
+from ..policy.templates import render
 
 # Dates a season can have (docs/reliability.md): logs, --as-of and --review-from outside this range are
 # typing mistakes. The weekly timeline (and its chart) stops MAX_SEASON_DAYS after review began: later than

@@ -19,7 +19,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 from .files import read_text
 from .schemas import schema_problems
 

@@ -1,7 +1,7 @@
 """Limits that keep an untrusted policy set safe to run.
 
 A policy folder given with `--policies` is input, like a profile: it must not be able to crash, hang or
-exhaust signalwise. `policy validate` and every load (`policy_check.check_policy_set`) refuse what
+exhaust signalwise. `policy validate` and every load (`policy.check.check_policy_set`) refuse what
 cannot run safely, naming the file, the rule and the limit. Each number is documented, with the
 reason, in docs/reliability.md ("Policies are untrusted input"); what the limits cannot rule out
 statically (a division by a value that is zero at run time, a join that explodes on real data) is
@@ -17,9 +17,9 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
+from ..errors import Problem
 from .capacity import rule_usage
 from .compiler import all_rules, rule_definition
-from .errors import Problem
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, Test
 from .values import MAX_MAGNITUDE
 

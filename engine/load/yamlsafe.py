@@ -20,7 +20,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 
 Path = tuple[str | int, ...]
 

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalogue import match_year_of
-from .errors import InputError, PolicyError, Problem
-from .model import PolicySet
-from .policy_limits import MAX_TIERS
+from ..errors import InputError, PolicyError, Problem
+from ..policy.catalogue import match_year_of
+from ..policy.limits import MAX_TIERS
+from ..policy.model import PolicySet
 
 _SPEC = re.compile(r"\s*([a-z]{1,20})\s*=\s*([0-9]{1,6})\s*")
 

@@ -6,8 +6,10 @@ import hashlib
 from pathlib import Path as FsPath
 from typing import Any
 
-from .errors import PolicyError, Problem
-from .files import read_text
+from ..errors import PolicyError, Problem
+from ..load.files import read_text
+from ..load.schemas import schema_problems
+from ..load.yamlsafe import Path, load_yaml_text
 from .model import (
     Aggregate,
     AnyOf,
@@ -28,8 +30,6 @@ from .model import (
     Stage,
     Test,
 )
-from .schemas import schema_problems
-from .yamlsafe import Path, load_yaml_text
 
 # A policy file is input (docs/reliability.md, "Policies are untrusted input"): the largest bundled file is
 # 21 KB and about 3,000 YAML values, so these leave room for twenty times that and bound parsing time.
@@ -49,8 +49,8 @@ def load_policy_file(path: str | FsPath, display: str | None = None) -> Policy:
 
 def parse_policy(text: str, name: str) -> Policy:
     """Parse policy text (already read) into a `Policy`; a cached parse of the same text is used when
-    present (engine/policy_cache.py), and a fresh one is stored."""
-    from . import policy_cache
+    present (engine/policy/cache.py), and a fresh one is stored."""
+    from . import cache as policy_cache
 
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     cached = policy_cache.lookup(text)

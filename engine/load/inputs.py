@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 from .files import read_bytes, read_text
 from .schemas import ecma_pattern, load_schema, schema_problems
 from .yamlsafe import Path, load_yaml_text

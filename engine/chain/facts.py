@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import RESERVED, TYPE_KEY, flat, member_key
+from ..policy.compiler import RESERVED, TYPE_KEY, flat, member_key
 
 Fact = dict[str, Any]
 ID_KEY = RESERVED["id"]  # where a fact keeps its `id` field (e.g. a program's id)

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import TYPE_KEY, flat, member_key
-from .model import AnyOf, Pattern, Rule, Test
-from .values import arithmetic
+from ..policy.compiler import TYPE_KEY, flat, member_key
+from ..policy.model import AnyOf, Pattern, Rule, Test
+from ..policy.values import arithmetic
 
 Fact = Mapping[str, Any]
 

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024   # a 2,000-program sheet unpacks to a few MB
 MAX_ENTRIES = 2_000

@@ -16,9 +16,9 @@ from functools import cache
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from .errors import InputError, PolicyError, Problem
+from ..errors import InputError, PolicyError, Problem
+from .loader import load_policy_file
 from .model import Policy, PolicySet
-from .policy_load import load_policy_file
 
 # The guidance (or tracking) policies of one evaluation are loaded, parsed and checked on every run; these
 # bound that work whatever a --policies folder holds (bundled: 7 files, 85 KB). docs/reliability.md.
@@ -128,7 +128,7 @@ class Catalogue:
         Choosing a season reads the header of every specialty policy (over a hundred files); the windows
         are kept in the policy cache, keyed by every file's name and exact bytes, so a warm run reads and
         hashes the files but types none of them. Any unreadable file takes the full path (and its error)."""
-        from . import policy_cache
+        from . import cache as policy_cache
 
         paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]
         try:
