@@ -252,7 +252,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
     the installed package); evaluate with `--policies ./policies`. Each copy is marked `reviewed: false`, and
     every report on it starts with a warning until `signalwise policy review` has cleared each copied number.
     """
-    from signalwise.engine.authoring.newcycle import plan_new_cycle, seed_root, write_new_cycle
+    from signalwise.engine.authoring.newcycle import carry_accepted, plan_new_cycle, seed_root, write_new_cycle
     from signalwise.engine.authoring.tree import display, load_tree
     from signalwise.engine.authoring.validate import errors_in, validate_tree
     from signalwise.engine.errors import PolicyError
@@ -263,8 +263,12 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
     files = plan_new_cycle(source, old, new, _today(today), target_root=target)
     seeded = [] if policies else seed_root(source, target)
     folder = write_new_cycle(files)
+    carried = carry_accepted(target, old, new, [f.target.name for f in files], _today(today))
     lines = [f"seeded {display(p)} from the bundled policies" for p in seeded]
     lines += [f"wrote {display(f.target)} (from {display(f.source)})" for f in files]
+    if carried:
+        lines.append(f"carried {carried} accepted lint finding{'s' if carried != 1 else ''} about the copied sources "
+                     f"(one secondary source) into {display(target / 'lint-baseline.yaml')}")
     tree, _ = load_tree([folder])
     errors = errors_in(validate_tree(tree))
     if errors:
@@ -273,7 +277,7 @@ def new_cycle_command(old: str, new: str, policies: str | None, today: dt.dateti
                  f"Now check every count, source and date for {new}, then run `signalwise policy review` on each file"
                  + ("." if policies else f"; evaluate with --policies {target}."))
     _emit(lines, {"folder": str(folder), "files": [str(f.target) for f in files],
-                  "seeded": [str(p) for p in seeded]}, fmt, output, "policy-new-cycle")
+                  "seeded": [str(p) for p in seeded], "accepted_carried": carried}, fmt, output, "policy-new-cycle")
 
 
 @policy_group.command("review")

@@ -103,6 +103,11 @@ def _source_findings(f: PolicyFile, p: Policy) -> list[Finding]:
             for key, src in sorted(p.sources.items()) if src.reliability not in INTERNAL and not src.url]
 
 
+# A finding about a source itself, not about the season it names: when a cycle is copied with its sources
+# unchanged, a reason accepted for the old file holds for the copy (`newcycle.carry_accepted`).
+ONE_SECONDARY_SOURCE = "rests on one secondary [C] source"
+
+
 def _count_source_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     """Known counts resting on one secondary source, or on a page not recorded as naming the cycle."""
     info = p.specialty
@@ -117,7 +122,7 @@ def _count_source_findings(f: PolicyFile, p: Policy) -> list[Finding]:
     if src.reliability == "C" and not others:
         out.append(Finding("warning", Problem(
             f.display, where, "signals.source",
-            f"the {info.cycle} count rests on one secondary [C] source ('{src.title}')",
+            f"the {info.cycle} count {ONE_SECONDARY_SOURCE} ('{src.title}')",
             "find an official or peer-reviewed source, or list a second source in `signals.corroborated_by`")))
     if info.cycle not in src.cycles:
         out.append(Finding("warning", Problem(

@@ -23,7 +23,7 @@ from ..errors import InputError, PolicyError, Problem
 from ..load.files import read_text, write_atomic
 from ..policy.catalogue import Catalogue, match_year_of
 from ..policy.loader import parse_policy
-from .lint import copied_numbers
+from .lint import BASELINE, ONE_SECONDARY_SOURCE, copied_numbers, load_baseline
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _YEARS = re.compile(r"\b((?:19|20)\d{2})(?:-(\d{2})\b)?")
@@ -283,6 +283,32 @@ def seed_root(source: Path, target: Path) -> list[Path]:
         shutil.copy2(baseline, target / baseline.name)
         copied.append(target / baseline.name)
     return copied
+
+
+def carry_accepted(root: Path, old_cycle: str, new_cycle: str, names: list[str], today: dt.date) -> int:
+    """Append to `root`'s lint baseline, for each copied file, the accepted findings of its original that are
+    about a source itself (one secondary source), not about the season a source names: the copy cites the
+    same source, so the same reason holds until an author changes the source (then the entry no longer
+    matches, is reported stale, and goes). Season findings are never carried: a reviewer must see them.
+    Returns the number of entries added."""
+    path = root / BASELINE
+    accepted, problems = load_baseline(path)
+    if problems or not accepted:
+        return 0
+    lines: list[str] = []
+    for name in names:
+        old_file, new_file = f"cycles/{old_cycle}/{name}", f"cycles/{new_cycle}/{name}"
+        for a in accepted:
+            if a.file == old_file and ONE_SECONDARY_SOURCE in a.message:
+                reason = f"Carried from {old_file} by new-cycle on {today} (same source): {a.reason}"
+                lines += [f"  - file: {new_file}",
+                          *([f"    field: {a.field}"] if a.field else []),
+                          f"    message: {_quote(a.message.replace(old_cycle, new_cycle))}",
+                          f"    reason: {_quote(reason)}"]
+    if lines:
+        text = read_text(path)
+        write_atomic(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    return sum(1 for line in lines if line.startswith("  - "))
 
 
 @dataclass(frozen=True)
