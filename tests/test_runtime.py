@@ -263,3 +263,24 @@ def test_a_ruleset_the_core_rejects_is_an_engine_error(tmp_path: Path, monkeypat
     monkeypatch.setattr(runtime, "compile_stages", unsupported)
     with pytest.raises(EngineError, match="rejected the compiled policies"):
         Runtime(ps)
+
+
+def test_a_facts_json_is_written_once_and_sent_exactly_as_before() -> None:
+    """Issue 15: the runtime keeps each stored fact's JSON and adds the session id to it; the text the C
+    core reads must be what `encode({**fact, "sid": sid})` writes, and a fact that is not the stored one
+    (or cannot take the fast path) is encoded afresh."""
+    from signalwise.engine.facts import FactStore
+
+    store = FactStore()
+    samples = [{"t": "program", "id": "P-1", "name": "Über “quoted” \\ name", "n": 3, "x": 0.25, "ok": True,
+                "tags": ["a", "b"], "tags__count": 2, "none": None},
+               {"t": "tiny", "x": 1e-07},  # not plain: written value by value, never remembered
+               {"t": "has_sid", "sid": "theirs"}]
+    ids = [store.add(f)[0] for f in samples]
+    for sid in ("0" * 32, "f" * 32):
+        for fid in ids:
+            fact = store.get(fid)
+            assert runtime._payload(store, fact, sid) == runtime.encode({**fact, "sid": sid})
+    assert set(store.encoded) == {ids[0]}
+    stranger = {**store.get(ids[0]), "name": "changed"}  # same _id, not the stored dict
+    assert runtime._payload(store, stranger, "a" * 32) == runtime.encode({**stranger, "sid": "a" * 32})
