@@ -173,18 +173,42 @@ class _Payload(dict[str, Any]):
         self.json = json
 
 
-def _payload(store: FactStore, fact: Fact, sid: str) -> str:
-    """`encode({**fact, "sid": sid})`, with the fact's own JSON written once per evaluation and kept in
-    the store: the same text, since `json.dumps` writes the added last key as `, "sid": "..."}`."""
+def _payload(store: FactStore, fact: Fact, sid: str, ruleset: str = "", keep: frozenset[str] | None = None
+             ) -> tuple[Fact, str]:
+    """The fact as one ruleset reads it, with the session id: (dict, JSON for the C core).
+
+    `keep`: the names the ruleset's conditions mention (`_mentioned`); other fields are left out (a
+    ruleset cannot test what it does not name, and actions read the stored fact, not the engine's copy).
+    The JSON is `encode(...)` of that dict, each fact's part written once per ruleset and evaluation
+    (a fact is asserted into every ruleset that consumes it), with `, "sid": "..."}` added."""
+    seen = fact if keep is None else {k: v for k, v in fact.items() if k in keep}
+    payload = {**seen, "sid": sid}
     fid = fact.get("_id")
     if type(fid) is not int or not 0 <= fid < len(store.facts) or store.facts[fid] is not fact:
-        return encode({**fact, "sid": sid})  # not a stored fact: nothing to remember it by
-    text = store.encoded.get(fid)
+        return payload, encode(payload)  # not a stored fact: nothing to remember it by
+    key = (ruleset, fid)
+    text = store.encoded.get(key)
     if text is None:
-        if "sid" in fact or not _plain(fact):
-            return encode({**fact, "sid": sid})
-        text = store.encoded[fid] = _dumps(fact)
-    return f'{text[:-1]}, "sid": {_dumps(sid)}}}'
+        if "sid" in seen or not seen or not _plain(seen):
+            return payload, encode(payload)
+        text = store.encoded[key] = _dumps(seen)
+    return payload, f'{text[:-1]}, "sid": {_dumps(sid)}}}'
+
+
+def _mentioned(definition: Any, out: set[str] | None = None) -> set[str]:
+    """Every key and every string anywhere in a durable-rules definition: a superset of the fact fields
+    its conditions test or reference (`{"code": ...}`, `{"$ex": {"field": 1}}`, `{"alias": "field"}`)."""
+    out = set() if out is None else out
+    if isinstance(definition, dict):
+        for k, v in definition.items():
+            out.add(str(k))
+            _mentioned(v, out)
+    elif isinstance(definition, list | tuple):
+        for v in definition:
+            _mentioned(v, out)
+    elif isinstance(definition, str):
+        out.add(definition)
+    return out
 
 
 class _Ruleset:
@@ -358,6 +382,10 @@ class Runtime:
                     for d in _divisions(rule):
                         by_type.setdefault(d.fact, []).append(d)
                 self._divisions[part.ruleset] = by_type
+        # The fields each ruleset can see: what its rules mention, and the bookkeeping keys.
+        self._keep: dict[str, frozenset[str]] = {
+            part.ruleset: frozenset(_mentioned(part.definition) | {TYPE_KEY, "_id"})
+            for stage in self.stages.values() for part in stage.parts}
         self._rulesets: dict[str, _Ruleset] = {}
         for stage in self.stages.values():
             for part in stage.parts if stage.rules else ():
@@ -499,7 +527,8 @@ class Runtime:
         ruleset.delete_state(sid)
 
     def _assert(self, s: _Session, part: CompiledPart, ruleset: _Ruleset, sid: str, fact: Fact) -> None:
-        payload: Fact = _Payload({**fact, "sid": sid}, _payload(s.store, fact, sid))
+        seen, text = _payload(s.store, fact, sid, part.ruleset, self._keep.get(part.ruleset))
+        payload: Fact = _Payload(seen, text)
         for salt in range(4):
             if salt:
                 payload = {**payload, "_salt": salt}  # a plain dict: encoded afresh
