@@ -220,11 +220,11 @@ def clear() -> int:
     """Remove every entry (and leftover temporary files); the number of files removed."""
     removed = 0
     for folder, pattern in ((cache_root() / _SUBDIR, "*/*"), (cache_root() / _CHECKED, "*"),
-                            (cache_root() / _DERIVED, "*/*")):
+                            (cache_root() / _DERIVED, "*/*"), (cache_root() / _engine._CODE_DIR, "*")):
         if not folder.is_dir():
             continue
         for p in sorted(folder.glob(pattern)):
-            if p.is_file() and p.suffix in (".json", ".ok"):
+            if p.is_file() and p.suffix in (".json", ".ok", ".marshal"):
                 p.unlink(missing_ok=True)
                 removed += 1
         for d in sorted(folder.iterdir()):

@@ -226,3 +226,79 @@ def test_evaluate_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: p
         assert not gc.isenabled()  # left as it found it
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------- compiled dataclass methods
+
+_POKE = "from signalwise.engine.model import SourceRef; print(repr(SourceRef('a')))"
+
+
+def _code_file(cache: Path) -> Path:
+    return cache / "code" / f"dataclasses-{sys.implementation.cache_tag}.marshal"
+
+
+def _python(cache: Path, code: str, **env: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, policy_cache.CACHE_ENV: str(cache), **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _poisoned(cache: Path) -> None:
+    """Rewrite the file, validly framed, with every dataclass __repr__ answering POISON."""
+    import hashlib
+    import marshal
+    from importlib.util import MAGIC_NUMBER
+
+    from signalwise import engine
+
+    path = _code_file(cache)
+    head = len(engine._FORMAT + MAGIC_NUMBER + sys.version.encode() + b"\0") + 32
+    codes = marshal.loads(path.read_bytes()[head:])
+    for text in list(codes):
+        if " def __repr__(self" in text:
+            codes[text] = compile(text.replace("  return ", "  return 'POISON' or ", 1), "<string>", "exec")
+    body = marshal.dumps(codes)
+    path.write_bytes(engine._FORMAT + MAGIC_NUMBER + sys.version.encode() + b"\0" + hashlib.sha256(body).digest()
+                     + body)
+
+
+def test_compiled_dataclass_methods_are_reused_only_from_a_file_this_user_alone_can_write(tmp_path: Path) -> None:
+    """The first run keeps the compiled methods of signalwise's dataclasses; a later run uses them (shown
+    here by a doctored file whose __repr__ answers POISON), unless the file is writable by others, damaged
+    or the cache is off: then everything is compiled from the source text as before, and the file rewritten."""
+    cache = tmp_path / "cache"
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    path = _code_file(cache)
+    assert path.is_file() and path.stat().st_mode & 0o077 == 0
+    stamp = path.stat().st_mtime_ns
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    assert path.stat().st_mtime_ns == stamp  # nothing new to keep: not rewritten
+    _poisoned(cache)
+    assert _python(cache, _POKE) == "POISON\n"  # the file is what runs
+    assert _python(cache, _POKE, SIGNALWISE_NO_CACHE="1") == "SourceRef(ref='a', at=None)\n"
+    path.chmod(0o664)
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"  # writable by the group: not trusted
+    path.chmod(0o600)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))  # the body no longer matches its hash
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    path.write_bytes(b"garbage")
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    assert path.read_bytes() != b"garbage"  # replaced by a whole file at exit
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    assert _python(cache, "from signalwise.engine import policy_cache; print(policy_cache.clear() >= 1)") == "True\n"
+    assert not path.exists()
+
+
+def test_evaluate_reports_are_identical_with_compiled_methods_reused(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-c", "from signalwise.cli.main import main; main()", "evaluate", *example_args("strong-im"),
+           "--format", "json"]
+    env = {**os.environ, policy_cache.CACHE_ENV: str(cache)}
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert _code_file(cache).is_file()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout and json.loads(first.stdout)["programs"]
