@@ -27,6 +27,7 @@ def _install_method_cache() -> None:
         return
     codes: dict[str, CodeType] = {}
     new: dict[str, CodeType] = {}
+    used: set[str] = set()
     loaded = False
 
     def path() -> str:
@@ -72,6 +73,8 @@ def _install_method_cache() -> None:
             code = codes.get(source)
             if code is None:
                 code = new[source] = compile(source, "<string>", "exec")
+            else:
+                used.add(source)
             source = code
         builtins.exec(source, globals, locals)
 
@@ -81,7 +84,9 @@ def _install_method_cache() -> None:
 
         if not new:
             return
-        body = marshal.dumps({**codes, **new})
+        # Texts of earlier versions of the code pile up as it changes: past a bound, keep only this run's.
+        kept = codes if len(codes) + len(new) <= _MAX_KEPT else {t: codes[t] for t in used}
+        body = marshal.dumps({**kept, **new})
         target = path()
         tmp = None
         try:
@@ -104,4 +109,5 @@ def _install_method_cache() -> None:
 
 _FORMAT = b"signalwise-dataclass-code/1\0"
 _CODE_DIR = "code"
+_MAX_KEPT = 2000  # compiled methods kept at most (signalwise's classes need some three hundred)
 _install_method_cache()

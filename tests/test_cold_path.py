@@ -302,3 +302,27 @@ def test_evaluate_reports_are_identical_with_compiled_methods_reused(tmp_path: P
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert first.stdout == second.stdout and json.loads(first.stdout)["programs"]
+
+
+def test_the_compiled_methods_file_does_not_grow_without_bound(tmp_path: Path) -> None:
+    """Texts from earlier versions of the code are dropped once the file holds more than `_MAX_KEPT`."""
+    import hashlib
+    import marshal
+    from importlib.util import MAGIC_NUMBER
+
+    from signalwise import engine
+
+    cache = tmp_path / "cache"
+    path = _code_file(cache)
+    path.parent.mkdir(parents=True, mode=0o700)
+    stale = {f"def __create_fn__():\n def f{i}(self):\n  return {i}\n return f{i}":
+             compile(f"x = {i}", "<string>", "exec") for i in range(engine._MAX_KEPT + 1)}
+    body = marshal.dumps(stale)
+    path.write_bytes(engine._FORMAT + MAGIC_NUMBER + sys.version.encode() + b"\0" + hashlib.sha256(body).digest()
+                     + body)
+    path.chmod(0o600)
+    assert _python(cache, _POKE) == "SourceRef(ref='a', at=None)\n"
+    head = len(engine._FORMAT + MAGIC_NUMBER + sys.version.encode() + b"\0") + 32
+    kept = marshal.loads(path.read_bytes()[head:])
+    assert not set(kept) & set(stale)
+    assert any("__repr__" in text for text in kept)
