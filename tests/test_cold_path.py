@@ -193,3 +193,36 @@ def test_an_interview_model_from_the_cache_equals_a_fresh_one(cache_dir: Path, m
     second = load_model_file(path)  # from the cache
     monkeypatch.setenv(policy_cache.NO_CACHE_ENV, "1")
     assert first == second == load_model_file(path)
+
+
+def test_evaluate_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold `evaluate` runs without the cyclic collector (issue 15), and turns it back on when done,
+    also when the evaluation fails, so commands run in one process (tests, a host) are unaffected."""
+    import gc
+
+    from click.testing import CliRunner
+    from signalwise.cli.main import cli
+    from signalwise.engine.explain.report import report as explain
+
+    during: list[bool] = []
+    original = explain.build_report
+
+    def spy(ev: Any) -> Any:
+        during.append(gc.isenabled())
+        return original(ev)
+
+    monkeypatch.setattr(explain, "build_report", spy)
+    ok = CliRunner().invoke(cli, ["evaluate", *example_args("strong-im"), "--format", "json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["programs"]
+    assert during == [False]
+    assert gc.isenabled()
+    bad = CliRunner().invoke(cli, ["evaluate", "--profile", "missing.yaml", "--programs", "missing.csv"])
+    assert bad.exit_code == 2
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        CliRunner().invoke(cli, ["evaluate", *example_args("strong-im"), "--format", "json"])
+        assert not gc.isenabled()  # left as it found it
+    finally:
+        gc.enable()

@@ -35,6 +35,26 @@ def test_distribution_matches_enumeration(ps: list[float]) -> None:
         assert p_at_least(dp, k) == pytest.approx(sum(exact[k:]) if k <= len(ps) else 0.0, abs=1e-12)
 
 
+def _loop_distribution(ps: list[float]) -> list[float]:
+    """The original in-place dynamic program, kept as the reference for the faster one (issue 15)."""
+    dist = [1.0]
+    for p in ps:
+        nxt = [0.0] * (len(dist) + 1)
+        for k, mass in enumerate(dist):
+            nxt[k] += mass * (1.0 - p)
+            nxt[k + 1] += mass * p
+        dist = nxt
+    return dist
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 0.5, 5e-324]),
+                          st.floats(min_value=0.0, max_value=1.0, allow_nan=False)), max_size=40))
+def test_distribution_is_bit_identical_to_the_loop_it_replaced(ps: list[float]) -> None:
+    """Reports print these numbers: the comprehension must give the very same floats, not close ones."""
+    assert [x.hex() for x in distribution(ps)] == [x.hex() for x in _loop_distribution(ps)]
+
+
 def test_distribution_rejects_bad_probabilities() -> None:
     with pytest.raises(ValueError):
         distribution([0.5, 1.5])

@@ -203,3 +203,31 @@ def test_a_read_only_cache_folder_as_root_is_skipped(cache_dir: Path, monkeypatc
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
     assert load_policy_file(GUIDANCE) == load_policy_file(GUIDANCE)
     assert _entries(cache_dir) == []
+
+
+def test_the_bundled_set_is_trusted_without_hashing_every_bundled_file(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """Issue 15: `_untrusted` first hashes only the bundled file of each policy's own name; the full
+    set of bundled hashes is computed only when that says no (a renamed but identical file is trusted)."""
+    from signalwise.engine.policy import catalogue
+    from signalwise.engine.policy.catalogue import Catalogue
+    from signalwise.engine.chain.runtime import _untrusted  # type: ignore[attr-defined]
+
+    calls = {"n": 0}
+    original = catalogue.bundled_hashes
+
+    def counted() -> frozenset[str]:
+        calls["n"] += 1
+        return original()
+
+    monkeypatch.setattr(catalogue, "bundled_hashes", counted)
+    args = ("eras-2026", "internal-medicine")
+    kw = {"allow_missing_specialty": False, "where": ("x", None)}
+    assert not _untrusted(Catalogue(bundled_root()).policy_set(*args, **kw))  # type: ignore[arg-type]
+    assert calls["n"] == 0
+    root = tmp_path / "policies"
+    shutil.copytree(bundled_root(), root)
+    first = sorted((root / "guidance").glob("*.yaml"))[0]
+    first.rename(first.with_name("zz-" + first.name))  # same bytes, another name
+    assert not _untrusted(Catalogue(root).policy_set(*args, **kw))  # type: ignore[arg-type]
+    assert calls["n"] >= 1

@@ -263,3 +263,58 @@ def test_a_ruleset_the_core_rejects_is_an_engine_error(tmp_path: Path, monkeypat
     monkeypatch.setattr(runtime, "compile_stages", unsupported)
     with pytest.raises(EngineError, match="rejected the compiled policies"):
         Runtime(ps)
+
+
+def test_a_facts_json_is_written_once_per_ruleset_and_holds_what_the_ruleset_names() -> None:
+    """Issue 15: the runtime sends each ruleset only the fields its rules mention (plus the type and the
+    fact id), keeps that JSON per stored fact and ruleset, and adds the session id to it: the text the C
+    core reads must be `encode(...)` of the very dict it describes; a fact that is not the stored one (or
+    cannot take the fast path) is encoded afresh."""
+    from signalwise.engine.chain.facts import FactStore
+
+    store = FactStore()
+    samples = [{"t": "program", "id__": "P-1", "name": "Über “quoted” \\ name", "n": 3, "x": 0.25, "ok": True,
+                "tags": ["a", "b"], "tags__count": 2},
+               {"t": "tiny", "x": 1e-07},  # not plain: written value by value, never remembered
+               {"t": "has_sid", "sid": "theirs"}]
+    ids = [store.add(f)[0] for f in samples]
+    keep = frozenset({"t", "_id", "name", "x", "sid"})
+    for sid in ("0" * 32, "f" * 32):
+        for fid in ids:
+            fact = store.get(fid)
+            whole, text = runtime._payload(store, fact, sid)
+            assert whole == {**fact, "sid": sid} and text == runtime.encode(whole)
+            seen, text = runtime._payload(store, fact, sid, "rs", keep)
+            assert seen == {k: v for k, v in {**fact, "sid": sid}.items() if k in keep | {"sid"}}
+            assert text == runtime.encode(seen)
+    assert set(store.encoded) == {("", ids[0]), ("rs", ids[0])}
+    stranger = {**store.get(ids[0]), "name": "changed"}  # same _id, not the stored dict
+    seen, text = runtime._payload(store, stranger, "a" * 32, "rs", keep)
+    assert "changed" in text and text == runtime.encode(seen)
+
+
+def test_a_ruleset_is_sent_every_field_its_definition_mentions() -> None:
+    """The fields kept for a ruleset: every key and string of its durable-rules definition (a superset of
+    the fields its conditions test or reference), checked on the bundled policies' compiled rulesets."""
+    from signalwise.engine.policy.catalogue import Catalogue, bundled_root
+    from signalwise.engine.policy.compiler import member_key
+
+    ps = Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
+                                              where=("x", None))
+    rt = Runtime(ps)
+    for stage in rt.stages.values():
+        for part in stage.parts:
+            keep = rt._keep[part.ruleset]
+            for rule in part.rules:
+                for pattern in rule.patterns:
+                    for test in pattern.tests:
+                        if not hasattr(test, "field"):
+                            continue
+                        if test.op in ("contains", "not_contains"):  # membership keys, not the list
+                            values = test.value if isinstance(test.value, tuple) else (test.value,)
+                            assert {member_key(test.field, v) for v in values} <= keep, (rule.id, test)
+                        else:
+                            assert runtime.flat(test.field) in keep, (rule.id, test)
+    assert runtime._mentioned({"r": {"all": [{"m": {"$and": [{"t": "x"}, {"$gte": {"count": {"ctx": "lim"}}},
+                                                             {"$ex": {"f": 1}}]}}]}}) >= {
+        "t", "x", "count", "ctx", "lim", "f", "m"}

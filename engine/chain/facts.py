@@ -58,6 +58,9 @@ class FactStore:
     started: float = field(default_factory=time.monotonic, compare=False, repr=False)
     started_cpu: float = field(default_factory=time.process_time, compare=False, repr=False)
     engine: str | None = field(default=None, compare=False, repr=False)
+    # Each fact's JSON for the rules engine, written once: a fact is asserted into every ruleset that
+    # consumes it (a program fact four times), and stored facts never change (`runtime._payload`).
+    encoded: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
 
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""

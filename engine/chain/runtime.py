@@ -165,6 +165,52 @@ def _decimal(x: float) -> str:
     return "0.0" if text == "-0.0" else text
 
 
+class _Payload(dict[str, Any]):
+    """A fact with the session id, carrying the JSON the C core reads (`json`), written by `_payload`."""
+
+    def __init__(self, values: Fact, json: str) -> None:
+        super().__init__(values)
+        self.json = json
+
+
+def _payload(store: FactStore, fact: Fact, sid: str, ruleset: str = "", keep: frozenset[str] | None = None
+             ) -> tuple[Fact, str]:
+    """The fact as one ruleset reads it, with the session id: (dict, JSON for the C core).
+
+    `keep`: the names the ruleset's conditions mention (`_mentioned`); other fields are left out (a
+    ruleset cannot test what it does not name, and actions read the stored fact, not the engine's copy).
+    The JSON is `encode(...)` of that dict, each fact's part written once per ruleset and evaluation
+    (a fact is asserted into every ruleset that consumes it), with `, "sid": "..."}` added."""
+    seen = fact if keep is None else {k: v for k, v in fact.items() if k in keep}
+    payload = {**seen, "sid": sid}
+    fid = fact.get("_id")
+    if type(fid) is not int or not 0 <= fid < len(store.facts) or store.facts[fid] is not fact:
+        return payload, encode(payload)  # not a stored fact: nothing to remember it by
+    key = (ruleset, fid)
+    text = store.encoded.get(key)
+    if text is None:
+        if "sid" in seen or not seen or not _plain(seen):
+            return payload, encode(payload)
+        text = store.encoded[key] = _dumps(seen)
+    return payload, f'{text[:-1]}, "sid": {_dumps(sid)}}}'
+
+
+def _mentioned(definition: Any, out: set[str] | None = None) -> set[str]:
+    """Every key and every string anywhere in a durable-rules definition: a superset of the fact fields
+    its conditions test or reference (`{"code": ...}`, `{"$ex": {"field": 1}}`, `{"alias": "field"}`)."""
+    out = set() if out is None else out
+    if isinstance(definition, dict):
+        for k, v in definition.items():
+            out.add(str(k))
+            _mentioned(v, out)
+    elif isinstance(definition, list | tuple):
+        for v in definition:
+            _mentioned(v, out)
+    elif isinstance(definition, str):
+        out.add(definition)
+    return out
+
+
 class _Ruleset:
     """One ruleset in durable-rules' C core, driven directly (no `durable.engine.Host`: it starts timer
     threads and writes JSON with `json.dumps`)."""
@@ -176,7 +222,8 @@ class _Ruleset:
 
     def assert_fact(self, fact: Fact) -> tuple[int, int]:
         """(result code, state handle): 0 handled, 1 no rule's values fit, 2 already observed."""
-        code, state = durable_rules_engine.assert_fact(self.handle, encode(fact))
+        text = fact.json if type(fact) is _Payload else encode(fact)
+        code, state = durable_rules_engine.assert_fact(self.handle, text)
         return int(code), int(state)
 
     def get_state(self, sid: str) -> Any:
@@ -335,6 +382,10 @@ class Runtime:
                     for d in _divisions(rule):
                         by_type.setdefault(d.fact, []).append(d)
                 self._divisions[part.ruleset] = by_type
+        # The fields each ruleset can see: what its rules mention, and the bookkeeping keys.
+        self._keep: dict[str, frozenset[str]] = {
+            part.ruleset: frozenset(_mentioned(part.definition) | {TYPE_KEY, "_id"})
+            for stage in self.stages.values() for part in stage.parts}
         self._rulesets: dict[str, _Ruleset] = {}
         for stage in self.stages.values():
             for part in stage.parts if stage.rules else ():
@@ -476,10 +527,11 @@ class Runtime:
         ruleset.delete_state(sid)
 
     def _assert(self, s: _Session, part: CompiledPart, ruleset: _Ruleset, sid: str, fact: Fact) -> None:
-        payload = {**fact, "sid": sid}
+        seen, text = _payload(s.store, fact, sid, part.ruleset, self._keep.get(part.ruleset))
+        payload: Fact = _Payload(seen, text)
         for salt in range(4):
             if salt:
-                payload["_salt"] = salt
+                payload = {**payload, "_salt": salt}  # a plain dict: encoded afresh
             try:
                 code, handle = ruleset.assert_fact(payload)
             except MemoryError:
@@ -553,7 +605,27 @@ def _untrusted(ps: PolicySet) -> bool:
     """Is any policy of the set other than a bundled policy file, byte for byte?"""
     from ..policy.catalogue import bundled_hashes
 
-    return not all(p.sha256 in bundled_hashes() for p in ps.policies)
+    return not all(_is_bundled_file(p.file, p.sha256) for p in ps.policies) and \
+        not all(p.sha256 in bundled_hashes() for p in ps.policies)
+
+
+def _is_bundled_file(display: str, sha256: str) -> bool:
+    """Fast path of `_untrusted`: is the bundled file of the same name (`policies/...`) this very text?
+    Hashing the few files of one set instead of every bundled file (a fifth of a cold run's rule time);
+    a no here is not final: the caller then compares with the hash of every bundled file."""
+    import fnmatch
+    import hashlib
+
+    from ..policy.catalogue import bundled_root
+
+    rel = display.removeprefix("policies/")
+    if rel == display or ".." in rel.split("/") or not fnmatch.fnmatch(rel, "*.y*ml"):
+        return False  # only a file that `bundled_hashes` would hash too
+    path = bundled_root() / rel
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    except (OSError, ValueError):
+        return False
 
 
 def _can_isolate() -> bool:

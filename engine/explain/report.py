@@ -26,12 +26,35 @@ TOOL_VERSION = "0.1.0"
 LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
+# A report cites the same few dozen sources thousands of times, and a rule's used fields are the same for
+# each of its firings: both are derived once per policy set / rule. Keyed by id() with the object kept
+# beside the value (compared with `is`), so a key can never be reused by another object.
+_SOURCE_TEXTS: dict[tuple[int, str, SourceRef | None], tuple[PolicySet, str | None]] = {}
+_USED_FIELDS: dict[int, tuple[Rule, dict[str, set[str]]]] = {}
+
+
 def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
+    key = (id(ps), policy_ref, ref)
+    hit = _SOURCE_TEXTS.get(key)
+    if hit is not None and hit[0] is ps:
+        return hit[1]
     src, at = ps.source(policy_ref, ref)
-    return src.describe(at) if src is not None else None
+    text = src.describe(at) if src is not None else None
+    _SOURCE_TEXTS[key] = (ps, text)
+    return text
 
 
 def _used_fields(rule: Rule) -> dict[str, set[str]]:
+    """The fields a rule's conditions and sentence use, per alias (read-only: shared by its firings)."""
+    hit = _USED_FIELDS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    used = _derive_used_fields(rule)
+    _USED_FIELDS[id(rule)] = (rule, used)
+    return used
+
+
+def _derive_used_fields(rule: Rule) -> dict[str, set[str]]:
     used: dict[str, set[str]] = defaultdict(set)
 
     def walk(tests: tuple[Test | AnyOf, ...], alias: str) -> None:

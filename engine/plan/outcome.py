@@ -70,16 +70,15 @@ def _ends(r: RateLike) -> tuple[float, float] | None:
 
 def distribution(probabilities: Iterable[float]) -> list[float]:
     """P(X = k) for k = 0..n, X a sum of independent Bernoulli(p_i): exact by dynamic programming."""
+    # new[k] = old[k-1]*p + old[k]*q: one comprehension per program instead of a loop that adds into a
+    # zeroed list. The same products and the same single addition per cell (IEEE addition and
+    # multiplication commute, and 0.0 + x is x for x >= 0), so the floats are bit-identical.
     dist = [1.0]
     for p in probabilities:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"probability {p} outside [0, 1]")
         q = 1.0 - p
-        nxt = [0.0] * (len(dist) + 1)
-        for k, mass in enumerate(dist):
-            nxt[k] += mass * q
-            nxt[k + 1] += mass * p
-        dist = nxt
+        dist = [dist[0] * q, *[a * p + b * q for a, b in zip(dist[:-1], dist[1:], strict=True)], dist[-1] * p]
     return dist
 
 

@@ -48,22 +48,36 @@ def _write(value: Any, nl: str, out: list[str]) -> None:
             out.append("{}")
             return
         inner = nl + "  "
-        first = True
+        sep = "{" + inner
         for key, item in sorted(value.items()):
-            out.append(("{" if first else ",") + inner + _key(key) + ": ")
-            first = False
-            _write(item, inner, out)
+            # Strings, small ints and null inline (most values in a report), the rest through _write.
+            kind = type(key)
+            head = sep + (encode_basestring(key) if kind is str else _key(key)) + ": "
+            sep = "," + inner
+            kind = type(item)
+            if kind is str:
+                out.append(head + encode_basestring(item))
+            elif item is None:
+                out.append(head + "null")
+            elif kind is int:
+                out.append(head + int.__repr__(item))
+            else:
+                out.append(head)
+                _write(item, inner, out)
         out.append(nl + "}")
     elif kind is list or kind is tuple:
         if not value:
             out.append("[]")
             return
         inner = nl + "  "
-        first = True
+        sep = "[" + inner
         for item in value:
-            out.append(("[" if first else ",") + inner)
-            first = False
-            _write(item, inner, out)
+            if type(item) is str:
+                out.append(sep + encode_basestring(item))
+            else:
+                out.append(sep)
+                _write(item, inner, out)
+            sep = "," + inner
         out.append(nl + "]")
     elif value is None:
         out.append("null")
