@@ -202,7 +202,7 @@ def test_evaluate_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: p
 
     from click.testing import CliRunner
     from signalwise.cli.main import cli
-    from signalwise.engine.explain.report import report as explain
+    from signalwise.engine.explain import report as explain
 
     during: list[bool] = []
     original = explain.build_report
