@@ -209,9 +209,9 @@ def test_the_bundled_set_is_trusted_without_hashing_every_bundled_file(monkeypat
                                                                        tmp_path: Path) -> None:
     """Issue 15: `_untrusted` first hashes only the bundled file of each policy's own name; the full
     set of bundled hashes is computed only when that says no (a renamed but identical file is trusted)."""
+    from signalwise.engine.chain.runtime import _untrusted  # type: ignore[attr-defined]
     from signalwise.engine.policy import catalogue
     from signalwise.engine.policy.catalogue import Catalogue
-    from signalwise.engine.chain.runtime import _untrusted  # type: ignore[attr-defined]
 
     calls = {"n": 0}
     original = catalogue.bundled_hashes

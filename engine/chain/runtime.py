@@ -52,7 +52,7 @@ from ..policy.compiler import (
 )
 from ..policy.model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, Rule, Test
 from ..policy.templates import render
-from ..policy.values import MAX_MAGNITUDE, arithmetic
+from ..policy.values import MAX_MAGNITUDE, arithmetic, refs
 from .conditions import check, referenced_fields
 from .facts import Fact, FactStore
 
@@ -276,7 +276,7 @@ def _divisions(rule: Rule) -> list[_Division]:
     def walk(value: Any, pattern: Pattern, index: int) -> None:
         if isinstance(value, tuple) and value and value[0] in ("add", "sub", "mul", "div"):
             if value[0] == "div":
-                aliases = {a for a, _ in _refs(value[2])}
+                aliases = {a for a, _ in refs(value[2])}
                 if len(aliases) == 1:
                     (alias,) = aliases
                     if alias in types:
@@ -299,14 +299,6 @@ def _divisions(rule: Rule) -> list[_Division]:
     return out
 
 
-def _refs(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, tuple) and value and value[0] == "ref":
-        return [(value[1], value[2])]
-    if isinstance(value, tuple):
-        return [x for v in value for x in _refs(v)]
-    return []
-
-
 def _value_of(value: Any, alias: str, fact: Fact) -> Any:
     """A divisor's value for one fact: None if it reads a field the fact lacks (then nothing divides)."""
     if isinstance(value, tuple) and value and value[0] == "ref":
@@ -327,7 +319,7 @@ def _reaches(d: _Division, fact: Fact, guards: frozenset[str]) -> bool:
     if any(flat(g) not in fact for g in guards):
         return False
     for t in d.pattern.tests[:d.test]:
-        if isinstance(t, Test) and any(a != d.alias for a, _ in _refs(t.value)):
+        if isinstance(t, Test) and any(a != d.alias for a, _ in refs(t.value)):
             continue  # a join: the C core compares it later, the walk goes on
         if not check(t, fact, d.alias, {}).passed:
             return False

@@ -24,6 +24,7 @@ from .loader import positions_of
 from .messages import ALLOCATION_ENTRIES, MESSAGE_FIELDS, template_fields
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, SourceRef, Test
 from .templates import references
+from .values import refs
 
 ENGINE_VERSION = (1, 0, 0)
 BASE_TYPES = ("context", "applicant", "program", "geo_pref")
@@ -339,7 +340,7 @@ def _rule_problems(r: Rule, stage: int, fields: dict[str, set[str]], lists: dict
                                f"unreachable: '{p.fact}' is only derived after this rule's stage", None))
         for t in _tests(p.tests):
             out.extend(_field_problem(r, p.fact, t.field, fields, lists, t.op))
-            for alias, field in _refs(t.value):
+            for alias, field in refs(t.value):
                 out.extend(_ref_problem(r, alias, field, bound, fields, own=(p.alias, p.fact)))
         if not p.negated:
             if p.alias in bound:
@@ -349,7 +350,7 @@ def _rule_problems(r: Rule, stage: int, fields: dict[str, set[str]], lists: dict
     for a in r.actions:
         values = a.values if isinstance(a, Assertion) else (("program", a.program),)
         for _, v in values:
-            for alias, field in _refs(v):
+            for alias, field in refs(v):
                 out.extend(_ref_problem(r, alias, field, bound, fields))
     if not any(not p.negated for p in r.patterns):
         out.append(Problem(r.file, r.line, f"{where}.when", "a rule needs at least one pattern without `not`",
@@ -376,14 +377,6 @@ def _tests(tests: tuple[Test | AnyOf, ...]) -> list[Test]:
         else:
             out.append(t)
     return out
-
-
-def _refs(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, tuple) and value and value[0] == "ref":
-        return [(value[1], value[2])]
-    if isinstance(value, tuple):
-        return [x for v in value for x in _refs(v)]
-    return []
 
 
 def _field_problem(r: Rule, fact: str, field: str, fields: dict[str, set[str]], lists: dict[str, set[str]],

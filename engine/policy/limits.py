@@ -21,7 +21,7 @@ from ..errors import Problem
 from .capacity import rule_usage
 from .compiler import all_rules, rule_definition
 from .model import AnyOf, Assertion, FindingAction, Policy, PolicySet, Rule, Test
-from .values import MAX_MAGNITUDE
+from .values import MAX_MAGNITUDE, refs
 
 MAX_RULES = 1_000            # rules per policy set, quota-table rows included (bundled: about 110)
 MAX_PATTERNS = 6             # patterns per rule, the join width (bundled: at most 5)
@@ -202,7 +202,7 @@ def _value_problems(value: Any, depth: int) -> list[str]:
         if op == "div":
             if isinstance(right, int | float) and not isinstance(right, bool) and right == 0:
                 out.append("divides by zero")
-            aliases = sorted({a for a, _ in _refs(right)})
+            aliases = sorted({a for a, _ in refs(right)})
             if len(aliases) > 1:
                 out.append(f"the divisor reads {', '.join('$' + a for a in aliases)}; a divisor may read one "
                            "fact only, so a zero can be caught before the engine divides")
@@ -211,11 +211,3 @@ def _value_problems(value: Any, depth: int) -> list[str]:
         return [m for v in value for m in _value_problems(v, depth)]
     bad = number_problem(value)
     return [bad] if bad else []
-
-
-def _refs(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, tuple) and value and value[0] == "ref":
-        return [(value[1], value[2])]
-    if isinstance(value, tuple):
-        return [x for v in value for x in _refs(v)]
-    return []

@@ -1,4 +1,5 @@
-"""Arithmetic in policy values (`{add|sub|mul|div: [a, b]}`), shared by the runtime and the condition reader."""
+"""Policy values: arithmetic (`{add|sub|mul|div: [a, b]}`) and the fact fields a value reads, shared by the
+runtime, the condition reader and the checks."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
     if op == "mul":
         return left * right
     return left / right if right else None
+
+
+def refs(value: Any) -> list[tuple[str, str]]:
+    """The (alias, field) pairs a compiled value reads: `("ref", alias, field)`, inside arithmetic too."""
+    if isinstance(value, tuple) and value and value[0] == "ref":
+        return [(value[1], value[2])]
+    if isinstance(value, tuple):
+        return [x for v in value for x in refs(v)]
+    return []
