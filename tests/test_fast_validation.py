@@ -1,4 +1,5 @@
-"""The CSV fast path never accepts a row that the JSON Schema would refuse."""
+"""The CSV fast path (schemas.obviously_valid, run first by schema_problems) never accepts a row that the
+JSON Schema would refuse."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signalwise.engine.load.inputs import _row_obviously_valid
-from signalwise.engine.load.schemas import load_schema, validator
+from signalwise.engine.load.schemas import _validation_schema, load_schema, obviously_valid, validator
 
 SCHEMA = load_schema("program")
 PROPS: dict[str, Any] = SCHEMA["properties"]
@@ -23,11 +23,11 @@ rows = st.dictionaries(st.sampled_from(sorted(PROPS)), values, max_size=12).map(
 @settings(max_examples=400, deadline=None)
 @given(rows)
 def test_fast_path_is_never_looser_than_the_schema(row: dict[str, Any]) -> None:
-    if _row_obviously_valid(row, PROPS, SCHEMA["required"]):
+    if obviously_valid(row, _validation_schema("program")):
         assert list(validator("program").iter_errors(row)) == []
 
 
 def test_fast_path_accepts_a_typical_row() -> None:
     row = {"id": "A-1", "name": "Fictional Alder", "state": "OH", "setting": "community", "img_share": 0.5,
            "ties": ["family"], "home": False, "interest": 4}
-    assert _row_obviously_valid(row, PROPS, SCHEMA["required"])
+    assert obviously_valid(row, _validation_schema("program"))

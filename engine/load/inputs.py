@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import InputError, Problem
 from .files import read_bytes, read_text
-from .schemas import ecma_pattern, load_schema, schema_problems
+from .schemas import load_schema, schema_problems
 from .yamlsafe import Path, load_yaml_text
 
 # A text cell starting with one of these is a spreadsheet formula, not a value (OWASP "CSV injection").
@@ -322,8 +322,7 @@ def _programs_from_rows(rows: Iterator[tuple[int, list[str]]], name: str, text: 
         programs.append(row)
         lines.append(start)
         extras.append(kept)
-        if not unreadable and _row_obviously_valid(row, props, schema["required"]):
-            continue  # the full (slow) validator would find nothing; it runs only to explain a problem
+        # schema_problems runs the conservative fast check first; jsonschema only explains a problem
         problems.extend([p for p in schema_problems("program", row, name, {}, line_of=lambda _p, ln=start: ln)
                          if not any(p.message.startswith(f"'{col}' is required") for col in unreadable)])
     problems.raise_if_any()
@@ -334,44 +333,6 @@ def _programs_from_rows(rows: Iterator[tuple[int, list[str]]], name: str, text: 
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-_JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
-                               "array": list}
-
-
-def _value_ok(value: Any, spec: dict[str, Any]) -> bool:
-    """A conservative check of one value against a simple property schema (never looser than jsonschema)."""
-    kind = spec.get("type")
-    if kind is not None and (not isinstance(value, _JSON_TYPES.get(kind, object))
-                             or (kind in ("integer", "number") and isinstance(value, bool))):
-        return False
-    if "enum" in spec and value not in spec["enum"]:
-        return False
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number and (("minimum" in spec and value < spec["minimum"]) or ("maximum" in spec and value > spec["maximum"])):
-        return False
-    if isinstance(value, str):
-        if len(value) < spec.get("minLength", 0) or len(value) > spec.get("maxLength", len(value)):
-            return False
-        if "pattern" in spec and not _schema_pattern(spec["pattern"]).search(value):
-            return False
-    if isinstance(value, list):
-        if spec.get("uniqueItems") and len(set(map(str, value))) != len(value):
-            return False
-        return all(_value_ok(v, spec.get("items", {})) for v in value)
-    known = {"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "uniqueItems", "items",
-             "description", "default", "x-blank"}
-    return set(spec) <= known
-
-
-@lru_cache(maxsize=256)
-def _schema_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(ecma_pattern(pattern))
-
-
-def _row_obviously_valid(row: dict[str, Any], props: dict[str, Any], required: list[str]) -> bool:
-    return all(k in row for k in required) and all(k in props and _value_ok(v, props[k]) for k, v in row.items())
 
 
 def _typed_cell(cell: str, spec: dict[str, Any], column: str = "") -> tuple[Any, tuple[str, str | None] | None]:
