@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from signalwise.cli.main import cli
+from signalwise.engine.policy.catalogue import bundled_root
 
 # Reports depend on today's date (the default cycle, an ended profile cycle): fix it for reproducible tests.
 os.environ.setdefault("SIGNALWISE_TODAY", "2026-12-01")
@@ -29,6 +31,23 @@ def example_args(name: str) -> list[str]:
 
 def run_cli(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def policies(tmp_path: Path) -> Path:
+    """A private copy of the bundled policies (with their test cases) to edit or break."""
+    root = tmp_path / "policies"
+    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> int:
+    """Replace the first `old` with `new` in a file; return the line where `new` starts."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    at = text.index(old)
+    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
+    return text[:at].count("\n") + 1
 
 
 def evaluate_json(name: str, *extra: str) -> dict[str, Any]:

@@ -10,16 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from signalwise.cli.main import cli
 from signalwise.engine.policy.catalogue import bundled_root
+
+from .conftest import run_cli as run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "strong-im"
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture()

@@ -11,11 +11,8 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from signalwise.cli.main import cli
 from signalwise.engine.chain.conditions import all_matches, best_match, check, holds_for
 from signalwise.engine.pipeline import Request, evaluate
 from signalwise.engine.policy.catalogue import bundled_root
@@ -23,30 +20,10 @@ from signalwise.engine.policy.compiler import all_rules
 from signalwise.engine.policy.model import AnyOf, Pattern, Rule
 from signalwise.engine.policy.model import Test as Cond
 
-from .conftest import EXAMPLE_NAMES, EXAMPLES
+from .conftest import EXAMPLE_NAMES, EXAMPLES, edit
+from .conftest import run_cli as run
 
 TODAY = "2026-11-29"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture()
-def policies(tmp_path: Path) -> Path:
-    """A private copy of the bundled policies (with their test cases) to break."""
-    root = tmp_path / "policies"
-    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return root
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    """Replace the first `old` with `new` in a file; return the line where `new` starts."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    at = text.index(old)
-    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
-    return text[:at].count("\n") + 1
 
 
 def line_of(path: Path, needle: str, occurrence: int = 1) -> int:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from signalwise.cli.main import cli
 from signalwise.engine.policy.catalogue import bundled_root
 
+from .conftest import run_cli as run
+
 TODAY = "2026-12-01"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture()

@@ -8,30 +8,18 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signalwise.cli.main import cli
 from signalwise.engine.authoring.fmt import fmt_files, fmt_targets, format_text, key_order
 from signalwise.engine.policy.catalogue import bundled_root
 
+from .conftest import run_cli as run
+
 REPO = Path(__file__).resolve().parent.parent
 IM = bundled_root() / "cycles" / "eras-2026" / "internal-medicine.yaml"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture()
-def policies(tmp_path: Path) -> Path:
-    root = tmp_path / "policies"
-    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return root
 
 
 def _comments(text: str) -> list[str]:

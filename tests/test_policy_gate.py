@@ -9,30 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from signalwise.cli.main import cli
-from signalwise.engine.policy.catalogue import bundled_root
+
+from .conftest import edit
+from .conftest import run_cli as run
 
 TODAY = "2026-12-01"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture()
-def policies(tmp_path: Path) -> Path:
-    root = tmp_path / "policies"
-    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return root
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    at = text.index(old)
-    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
-    return text[:at].count("\n") + 1
 
 
 @pytest.fixture()

@@ -6,19 +6,15 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from signalwise.cli.main import cli
 from signalwise.engine.policy.catalogue import bundled_root
+
+from .conftest import edit
+from .conftest import run_cli as run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TODAY = "2026-12-01"
-
-
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture()
@@ -26,13 +22,6 @@ def copy(tmp_path: Path) -> Path:
     root = tmp_path / "b1"
     shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return root
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return text[: text.index(old)].count("\n") + 1
 
 
 def located(output: str, file: Path) -> set[int]:
