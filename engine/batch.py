@@ -28,12 +28,13 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from .errors import EngineError, InputError, Problem
+from .records import record
 
 EXTENSIONS = {"text": "txt", "md": "md", "json": "json", "html": "html"}
 PROFILE_NAME = "profile.yaml"
@@ -53,7 +54,7 @@ EXIT_ENGINE = 3        # some applicants' policies misbehaved while running (tak
 EXIT_INTERNAL = 1      # an unexpected error for some applicant: a bug (takes precedence over 2 and 3)
 
 
-@dataclass(frozen=True)
+@record
 class Applicant:
     """One applicant folder of the cohort."""
 
@@ -66,7 +67,7 @@ class Applicant:
         return tuple(p for p in (self.profile, self.programs) if p is not None)
 
 
-@dataclass
+@record(frozen=False)
 class Outcome:
     """What happened to one applicant: the row of the cohort summary."""
 
@@ -84,7 +85,7 @@ class Outcome:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@record
 class Task:
     """Everything a worker needs to evaluate one applicant (picklable)."""
 
@@ -95,7 +96,7 @@ class Task:
     options: tuple[tuple[str, str], ...] = ()   # evaluate's options (specialty, cycle, signals, ...)
 
 
-@dataclass
+@record(frozen=False)
 class BatchResult:
     outcomes: list[Outcome]
     evaluated: int

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .records import record
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -33,7 +35,7 @@ class SignalwiseError(Exception):
     exit_code = 1
 
 
-@dataclass
+@record(frozen=False)
 class InputError(SignalwiseError):
     """Invalid user input (profile, shortlist, policy, options). Exit code 2."""
 

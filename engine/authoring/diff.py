@@ -9,12 +9,13 @@ compared leaf by leaf; rules are summarised by id with the fields that changed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
 from ..policy.model import Policy
+from ..records import record
 from .lint import copied_numbers
 from .listing import structure_text
 from .tree import PolicyFile, load_file
@@ -27,7 +28,7 @@ SPLIT_ADDED = 2  # added/removed mappings with at most this many fields are show
 _CYCLE = re.compile(r"^[a-z][a-z0-9]*-[0-9]{4}\Z")
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     path: tuple[str, ...]
     old: Any
@@ -50,7 +51,7 @@ class Change:
         return out
 
 
-@dataclass
+@record(frozen=False)
 class PolicyDiff:
     old: Policy
     new: Policy
@@ -108,7 +109,7 @@ class PolicyDiff:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Boilerplate:
     """One kind of repeated change, collapsed: the path, what it does, and in how many pairs."""
 
@@ -117,7 +118,7 @@ class Boilerplate:
     pairs: int
 
 
-@dataclass
+@record(frozen=False)
 class TreeDiff:
     pairs: list[PolicyDiff]
     added: list[Policy]

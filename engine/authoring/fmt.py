@@ -15,7 +15,6 @@ import io
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..errors import InputError, Problem
 from ..load.files import read_text
 from ..load.yamlsafe import load_yaml_text
 from ..policy.loader import MAX_POLICY_BYTES, MAX_POLICY_NODES
+from ..records import record
 from .tree import display, expand, find_root, is_root
 
 # Which schema describes a file, by the folder it sits in under a policy root (anything else in a root's
@@ -166,7 +166,7 @@ def format_text(text: str, name: str, schema: str) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
+@record
 class FmtResult:
     path: Path
     display: str

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from ..records import record
 
 
-@dataclass
+@record(frozen=False)
 class JUnitCase:
     classname: str
     name: str

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..errors import Problem
 from ..load.yamlsafe import Path as YPath
 from ..policy.catalogue import Catalogue, Season, match_year_of
 from ..policy.model import Policy
+from ..records import record
 from .tree import Finding, PolicyFile, PolicyTree, display, sort_findings
 
 _SYSTEM = re.compile(r"^(.*)-(\d{4})$")
@@ -293,7 +293,7 @@ def _value_at(data: Any, path: YPath) -> Any:
 BASELINE = "lint-baseline.yaml"
 
 
-@dataclass(frozen=True)
+@record
 class Accepted:
     file: str
     field: str | None
@@ -308,7 +308,7 @@ class Accepted:
                 and (self.field is None or self.field == p.field) and self.message in p.message)
 
 
-@dataclass
+@record(frozen=False)
 class Gate:
     """Lint findings split by the baseline: open ones decide the exit code; accepted ones are counted."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
 from ..policy.catalogue import Catalogue
 from ..policy.model import Policy, SpecialtyInfo
+from ..records import record
 
 RELIABILITY = {"A": "official", "B": "peer-reviewed", "C": "secondary", "guide": "the guide",
                "assumption": "signalwise assumption"}
@@ -28,7 +28,7 @@ def structure_text(info: SpecialtyInfo | None) -> str:
     return " + ".join(f"{t.count if t.count is not None else '?'} {t.name}" for t in info.tiers)
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     cycle: str
     specialty: str

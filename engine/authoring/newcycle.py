@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,14 @@ from ..errors import InputError, PolicyError, Problem
 from ..load.files import read_text, write_atomic
 from ..policy.catalogue import Catalogue, match_year_of
 from ..policy.loader import parse_policy
+from ..records import record
 from .lint import BASELINE, ONE_SECONDARY_SOURCE, copied_numbers, load_baseline
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _YEARS = re.compile(r"\b((?:19|20)\d{2})(?:-(\d{2})\b)?")
 
 
-@dataclass(frozen=True)
+@record
 class NewFile:
     source: Path
     target: Path
@@ -311,7 +311,7 @@ def carry_accepted(root: Path, old_cycle: str, new_cycle: str, names: list[str],
     return sum(1 for line in lines if line.startswith("  - "))
 
 
-@dataclass(frozen=True)
+@record
 class ReviewResult:
     cleared: list[tuple[str, str]]   # (number, why: changed | confirmed)
     pending: list[str]

@@ -15,7 +15,7 @@ import fnmatch
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from ..load.yamlsafe import load_yaml_text
 from ..policy.catalogue import Catalogue, bundled_root
 from ..policy.compiler import all_rules
 from ..policy.model import PolicySet, Rule
+from ..records import record
 from .tree import display, find_root
 
 MERGED_INPUTS = ("profile", "specialty_policy")  # merged field by field over `defaults`
@@ -38,7 +39,7 @@ INPUT_KEYS = ("profile", "profile_file", "programs", "programs_file", "signals",
               "specialty_policy")
 
 
-@dataclass(frozen=True)
+@record
 class Case:
     file: Path
     display: str
@@ -69,7 +70,7 @@ class Case:
         return self.line
 
 
-@dataclass
+@record(frozen=False)
 class CaseResult:
     case: Case
     failures: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ from ..load.yamlsafe import load_yaml_text
 from ..policy.catalogue import Catalogue, bundled_root, display_name
 from ..policy.loader import MAX_POLICY_BYTES, MAX_POLICY_NODES, parse_policy
 from ..policy.model import Policy
+from ..records import record
 
 SEVERITIES = ("error", "warning", "info")
 SUITES = ("guidance", "tracking")  # folders of guidance policies that form one policy set each
@@ -47,7 +48,7 @@ def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
                                          f.problem.field or "", f.problem.message))
 
 
-@dataclass(frozen=True)
+@record
 class PolicyFile:
     path: Path
     display: str
@@ -70,7 +71,7 @@ class PolicyFile:
         return self.path.parent.name if self.path.parent.name in SUITES else None
 
 
-@dataclass(frozen=True)
+@record
 class PolicyTree:
     targets: tuple[PolicyFile, ...]
     context: tuple[PolicyFile, ...] = ()

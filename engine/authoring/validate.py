@@ -11,17 +11,17 @@ without a line (or at a rule's first line) to the line that holds the offending 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, Problem
 from ..load.yamlsafe import Path as YPath
 from ..policy.check import line_of, locate_in, policy_set_problems
 from ..policy.model import Policy, PolicySet
+from ..records import record
 from .tree import Finding, PolicyFile, PolicyTree, sort_findings
 
 
-@dataclass(frozen=True)
+@record
 class Summary:
     policies: int
     rules: int

@@ -15,12 +15,13 @@ this in step with durable-rules on the bundled examples (`tests/test_policy_auth
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ..policy.compiler import TYPE_KEY, flat, member_key
 from ..policy.model import AnyOf, Pattern, Rule, Test
 from ..policy.values import arithmetic
+from ..records import record
 
 Fact = Mapping[str, Any]
 
@@ -36,7 +37,7 @@ MISSING: Any = _Missing()
 MAX_STEPS = 200_000  # bound on the join search; rules join a handful of facts, shortlists are small
 
 
-@dataclass(frozen=True)
+@record
 class TestResult:
     """One test of a pattern against one fact: what was asked, what was there."""
 
@@ -53,7 +54,7 @@ class TestResult:
         return f"{self.field} {self.op} {_show(self.expected)} (saw {_show(self.seen)})"
 
 
-@dataclass(frozen=True)
+@record
 class PatternResult:
     """How one pattern fared: the fact it matched (or came closest), and its tests."""
 
@@ -87,7 +88,7 @@ class PatternResult:
         return f"{name}: closest is {self.fact_type}#{self.fact_id} of {self.candidates}, which fails {why}"
 
 
-@dataclass(frozen=True)
+@record
 class RuleMatch:
     """A rule's best match over a set of facts: `full` if every pattern held."""
 
@@ -215,7 +216,7 @@ def pattern_tests(pattern: Pattern, fact: Fact, bound: Mapping[str, Fact],
 
 # ---------------------------------------------------------------- whole rules
 
-@dataclass
+@record(frozen=False)
 class _Search:
     rule: Rule
     by_type: dict[str, list[Fact]]

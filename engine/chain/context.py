@@ -7,18 +7,18 @@ compiled ruleset serves every specialty, cycle and `--signals` what-if without r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, PolicyError, Problem
 from ..policy.catalogue import match_year_of
 from ..policy.limits import MAX_TIERS
 from ..policy.model import PolicySet
+from ..records import record
 
 _SPEC = re.compile(r"\s*([a-z]{1,20})\s*=\s*([0-9]{1,6})\s*")
 
 
-@dataclass(frozen=True)
+@record
 class SignalSpec:
     structure: str  # single | tiered
     tiers: tuple[tuple[str, int], ...]

@@ -14,12 +14,12 @@ import io
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
 from ..errors import InputError, Problem
+from ..records import record
 from .files import read_bytes, read_text
 from .schemas import load_schema, schema_problems
 from .yamlsafe import Path, load_yaml_text
@@ -37,7 +37,7 @@ MISSPELLING_CUTOFF = 0.75  # an unknown column this close to a missing known one
 UNKNOWN_WORDS = ("unknown", "?", "n/a", "na", "not sure", "don't know")  # a cell saying "I don't know"
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     data: dict[str, Any]
     file: str
@@ -45,7 +45,7 @@ class Profile:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class Shortlist:
     programs: tuple[dict[str, Any], ...]
     file: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -117,51 +117,92 @@ _ANNOTATIONS = frozenset({"description", "default", "title", "$schema", "$id", "
 def obviously_valid(value: Any, schema: Any) -> bool:
     """A conservative check of a value against a simple schema: True only when jsonschema would find no error
     (never looser); False for anything it does not fully understand (a `$ref`, `oneOf`, `format`, ...)."""
+    return _fast_check(schema)(value)
+
+
+_Check = Callable[[Any], bool]
+_FAST_CHECKS: dict[int, tuple[Any, _Check]] = {}
+
+
+def _fast_check(schema: Any) -> _Check:
+    """The check of one schema, compiled once per process into nested closures: every row of a shortlist
+    runs it, and walking the schema's keywords afresh for each of its cells was most of the load time."""
+    found = _FAST_CHECKS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    if len(_FAST_CHECKS) > 512:  # schemas built on the fly (tests): keep the table small
+        _FAST_CHECKS.clear()
+    check = _compile_check(schema)
+    _FAST_CHECKS[id(schema)] = (schema, check)  # the schema is kept alive, so its id is not reused
+    return check
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _compile_check(schema: Any) -> _Check:
     if not isinstance(schema, dict):
-        return False
+        return _never
     for key in schema:
         if key not in _FAST_KEYWORDS and key not in _ANNOTATIONS and not key.startswith("x-"):
-            return False
+            return _never
     kind = schema.get("type")
+    expected: Any = None
     if kind is not None:
         expected = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
-        if expected is None or not isinstance(value, expected) or isinstance(value, bool) != (kind == "boolean"):
+        if expected is None:
+            return _never
+    is_boolean = kind == "boolean"
+    has_enum = "enum" in schema
+    # Enum members as (type, value): 1 and 1.0 and True stay distinct, as in the check this replaces.
+    choices = {(type(c), c) for c in schema["enum"] if isinstance(c, str | int | float | bool)} if has_enum else set()
+    low, high = schema.get("minimum"), schema.get("maximum")
+    has_low, has_high = "minimum" in schema, "maximum" in schema
+    min_len, max_len = schema.get("minLength", 0), schema.get("maxLength")
+    pattern = _pattern(schema["pattern"]).search if "pattern" in schema else None
+    min_items, max_items = schema.get("minItems", 0), schema.get("maxItems")
+    unique = bool(schema.get("uniqueItems"))
+    items = _compile_check(schema["items"]) if "items" in schema else None
+    props = {k: _compile_check(v) for k, v in (schema.get("properties") or {}).items()}
+    required = tuple(schema.get("required", ()))
+    open_ended = schema.get("additionalProperties", True) is True
+
+    def check(value: Any) -> bool:
+        if expected is not None and (not isinstance(value, expected) or isinstance(value, bool) != is_boolean):
             return False
-    if "enum" in schema and not (isinstance(value, str | int | float | bool) and
-                                 any(type(c) is type(value) and c == value for c in schema["enum"])):
-        return False
-    if type(value) in (int, float):
-        if ("minimum" in schema and not value >= schema["minimum"]) or \
-                ("maximum" in schema and not value <= schema["maximum"]):
+        if has_enum and not (isinstance(value, str | int | float | bool) and (type(value), value) in choices):
             return False
-    elif isinstance(value, str):
-        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
-            return False
-        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-            return False
-    elif isinstance(value, list):
-        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
-            return False
-        if schema.get("uniqueItems") and not _plainly_unique(value):
-            return False
-        if "items" in schema and not all(obviously_valid(v, schema["items"]) for v in value):
-            return False
-    elif isinstance(value, dict):
-        props = schema.get("properties") or {}
-        if not all(k in value for k in schema.get("required", ())):
-            return False
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            if not isinstance(key, str):
+        t = type(value)
+        if t is int or t is float:
+            return not ((has_low and not value >= low) or (has_high and not value <= high))
+        if isinstance(value, str):
+            if len(value) < min_len or (max_len is not None and len(value) > max_len):
                 return False
-            if key in props:
-                if not obviously_valid(item, props[key]):
+            return pattern is None or pattern(value) is not None
+        if isinstance(value, list):
+            if len(value) < min_items or (max_items is not None and len(value) > max_items):
+                return False
+            if unique and not _plainly_unique(value):
+                return False
+            return items is None or all(items(v) for v in value)
+        if isinstance(value, dict):
+            for name in required:
+                if name not in value:
                     return False
-            elif extra is not True:
-                return False
-    elif not (value is None or isinstance(value, bool)):
-        return False
-    return True
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return False
+                sub = props.get(key)
+                if sub is not None:
+                    if not sub(item):
+                        return False
+                elif not open_ended:
+                    return False
+            return True
+        return value is None or isinstance(value, bool)
+
+    return check
 
 
 def _plainly_unique(items: list[Any]) -> bool:

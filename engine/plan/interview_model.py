@@ -16,7 +16,7 @@ API (used by `signalwise compare` and by `evaluate --strategy`):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from ..load.schemas import schema_problems
 from ..load.yamlsafe import load_yaml_text
 from ..policy.catalogue import bundled_root
 from ..policy.model import Source
+from ..records import record
 from .outcome import NONE, Rate, gain_of
 from .quotas import Candidate, LevelQuota
 
@@ -38,7 +39,7 @@ SHORTLIST_COLUMNS = {"gold": "interview_rate_gold", "silver": "interview_rate_si
 _STRENGTH = {"A": 0, "B": 1, "C": 2, "shortlist": 2, "assumption": 3}
 
 
-@dataclass(frozen=True)
+@record
 class Adjustment:
     id: str
     fits: tuple[str, ...] | None
@@ -56,7 +57,7 @@ class Adjustment:
         return self.graduate_types is None or graduate_type in self.graduate_types
 
 
-@dataclass(frozen=True)
+@record
 class InterviewModel:
     id: str
     version: str
@@ -313,7 +314,7 @@ class NoRateData(InputError):
     """No interview-rate data for any program: neither the model nor the shortlist has a gain."""
 
 
-@dataclass
+@record(frozen=False)
 class GainInputs:
     candidates: list[Candidate]
     quotas: list[LevelQuota]

@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
+from ..records import record
 from .claims import precedence_violations
 from .outcome import NONE, RateTable, distribution, gain_of, p_at_least, rate_value
 from .quotas import Candidate, LevelQuota
@@ -29,7 +30,7 @@ OBJECTIVES = ("expected", "p_at_least")
 MOVE_LIMIT = 100
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     strategy: str
     objective: str                              # "expected" or "p_at_least:K"
@@ -189,7 +190,7 @@ def plan_gain(decisions: Mapping[str, str], rates: RateTable) -> float:
 # P(at least k): local search (heuristic) and single-move analysis shared with `compare`.
 
 
-@dataclass(frozen=True)
+@record
 class Move:
     """One change to a plan and what it does to expected interviews."""
 

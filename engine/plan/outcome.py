@@ -12,14 +12,16 @@ Programs whose rate is unknown are left out of every number and listed in `unkno
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from ..records import record
 
 NONE = "none"
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5, 8, 10, 12, 15)
 
 
-@dataclass(frozen=True)
+@record
 class Rate:
     """One interview probability with where it came from.
 
@@ -91,7 +93,7 @@ def p_at_least(dist: list[float], k: int) -> float:
     return min(1.0, max(0.0, sum(dist[k:])))
 
 
-@dataclass
+@record(frozen=False)
 class Outcome:
     expected_interviews: float
     p_at_least: dict[int, float]

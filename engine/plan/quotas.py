@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..records import record
 
-@dataclass(frozen=True)
+
+@record
 class Precedence:
     """Membership in a precedence group declared by the policies (e.g. must-have areas first).
 
@@ -26,7 +28,7 @@ class Precedence:
     rank: float    # the applicant's own rating (e.g. interest); higher = wanted more
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     program: str
     fit: str
@@ -44,7 +46,7 @@ class Candidate:
         return self.eligible or self.reserve
 
 
-@dataclass(frozen=True)
+@record
 class LevelQuota:
     level: str
     count: int
@@ -65,7 +67,7 @@ class LevelQuota:
         return self.count if self.rule is not None else 0
 
 
-@dataclass(frozen=True)
+@record
 class Pick:
     program: str
     level: str
@@ -75,7 +77,7 @@ class Pick:
     rank: int      # 1-based order within the level, by value
 
 
-@dataclass
+@record(frozen=False)
 class LevelResult:
     level: str
     available: int
@@ -87,7 +89,7 @@ class LevelResult:
     extension: bool = False
 
 
-@dataclass
+@record(frozen=False)
 class Allocation:
     picks: list[Pick]
     levels: list[LevelResult]

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import product
 
+from ..records import record
 from .flow import Network, pack
 from .outcome import RateTable, gain_of
 from .quotas import Candidate, LevelQuota
@@ -55,7 +55,7 @@ class OptimizeError(RuntimeError):
     """The model could not be solved (an extreme input). A bug or an extreme input, never a user mistake."""
 
 
-@dataclass(frozen=True)
+@record
 class Solution:
     decisions: dict[str, str]        # program -> level, signaled programs only
     solves: int

@@ -11,12 +11,13 @@ import difflib
 import os
 import re
 from collections import Counter
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from functools import cache
 from importlib.resources import as_file, files
 from pathlib import Path
 
 from ..errors import InputError, PolicyError, Problem
+from ..records import record
 from .loader import load_policy_file
 from .model import Policy, PolicySet
 
@@ -26,10 +27,17 @@ MAX_SUITE_FILES = 50
 MAX_SUITE_BYTES = 1024 * 1024
 
 
+@cache
 def bundled_root() -> Path:
-    """Filesystem path of the bundled policies (package data)."""
+    """Filesystem path of the bundled policies (package data); asked for by every name a report gives a
+    policy file, so looked up once per process."""
     with as_file(files("signalwise.policies")) as path:
         return Path(path)
+
+
+@cache
+def _bundled_real() -> str:
+    return os.path.realpath(bundled_root())
 
 
 @cache
@@ -52,10 +60,11 @@ def display_name(path: Path, root: Path | None = None) -> str:
     they are installed), else the real file under the `--policies` root in use, relative to the working
     folder when inside it, else absolute. `policy validate`, `test`, `lint` and evaluate all name files so
     (`root` is not needed for that; it stays for the callers that pass it)."""
-    resolved = path.resolve()
-    bundled = bundled_root().resolve()
-    if resolved.is_relative_to(bundled):
-        return f"policies/{resolved.relative_to(bundled).as_posix()}"
+    real = os.path.realpath(path)  # os.path, not pathlib: this runs for every policy file a run lists
+    bundled = _bundled_real()
+    if real.startswith(bundled + os.sep):
+        return "policies/" + Path(real[len(bundled) + 1:]).as_posix()
+    resolved = Path(real)
     try:
         rel = os.path.relpath(resolved)
     except ValueError:  # another drive (Windows)
@@ -72,7 +81,7 @@ def load_policy(path: Path, root: Path) -> Policy:
     return _load_cached(str(path), display_name(path, root), path.stat().st_mtime)
 
 
-@dataclass(frozen=True)
+@record
 class Catalogue:
     root: Path
 
@@ -126,13 +135,15 @@ class Catalogue:
         """Every specialty policy's effective window.
 
         Choosing a season reads the header of every specialty policy (over a hundred files); the windows
-        are kept in the policy cache, keyed by every file's name and exact bytes, so a warm run reads and
-        hashes the files but types none of them. Any unreadable file takes the full path (and its error)."""
+        are kept in the policy cache, keyed by every file's place under the root and exact bytes (a season
+        holds nothing of the file's display name), so a warm run reads and hashes the files but types none
+        of them. Any unreadable file takes the full path (and its error)."""
         from . import cache as policy_cache
 
-        paths = [p for c in self.cycles() for p in _yaml_files(self.root / "cycles" / c)]
+        cycles = self.cycles()
+        paths = [p for c in cycles for p in _yaml_files(self.root / "cycles" / c)]
         try:
-            material = b"".join(display_name(p, self.root).encode() + b"\0" + p.read_bytes() + b"\0"
+            material = b"".join(f"{p.parent.name}/{p.name}".encode() + b"\0" + p.read_bytes() + b"\0"
                                 for p in paths)
         except OSError:
             material = None
@@ -201,7 +212,7 @@ def today() -> dt.date:
     return dt.date.today()
 
 
-@dataclass(frozen=True)
+@record
 class Season:
     """A specialty x cycle policy's effective window, as `policy list`, the default cycle and lint see it."""
 
@@ -231,7 +242,7 @@ def ended_text(season: Season) -> str:
     return f"with the {season.match_year} Match (its policy has no effective dates)"
 
 
-@dataclass(frozen=True)
+@record
 class CycleChoice:
     """The season chosen for an evaluation when neither --cycle nor the profile names one."""
 

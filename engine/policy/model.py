@@ -5,8 +5,10 @@ Everything downstream (compiler, runtime, explainer) reads these, never raw YAML
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from ..records import record
 
 # A value in a condition or an assertion: a literal, a "$alias.field" reference, or
 # ("add"|"sub"|"mul"|"div", left, right).
@@ -17,7 +19,7 @@ RELIABILITY_TEXT = {"A": "official", "B": "peer-reviewed", "C": "secondary", "gu
                     "assumption": "signalwise assumption", "shortlist": "your shortlist"}
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     key: str
     title: str
@@ -33,13 +35,13 @@ class Source:
         return f"{text} [{RELIABILITY_TEXT.get(self.reliability, self.reliability)}]"
 
 
-@dataclass(frozen=True)
+@record
 class SourceRef:
     ref: str
     at: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Parameter:
     name: str
     value: Any
@@ -48,7 +50,7 @@ class Parameter:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Test:
     """One comparison on one field of one fact: `field op value`."""
 
@@ -57,14 +59,14 @@ class Test:
     value: Value
 
 
-@dataclass(frozen=True)
+@record
 class AnyOf:
     """At least one of several groups of tests holds."""
 
     groups: tuple[tuple[Test | AnyOf, ...], ...]
 
 
-@dataclass(frozen=True)
+@record
 class Pattern:
     fact: str
     alias: str
@@ -72,19 +74,19 @@ class Pattern:
     negated: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Assertion:
     fact: str
     values: tuple[tuple[str, Value], ...]
 
 
-@dataclass(frozen=True)
+@record
 class FindingAction:
     level: str
     program: Value = None
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     id: str
     title: str
@@ -102,14 +104,14 @@ class Rule:
     would_change: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Stage:
     name: str
     kind: str  # rules | allocate
     title: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     id: str
     after: str
@@ -125,7 +127,7 @@ class Resolution:
     policy: str
 
 
-@dataclass(frozen=True)
+@record
 class Aggregate:
     id: str
     after: str
@@ -136,7 +138,7 @@ class Aggregate:
     policy: str
 
 
-@dataclass(frozen=True)
+@record
 class QuotaRow:
     id: str
     key: str
@@ -155,7 +157,7 @@ class QuotaRow:
     optional: tuple[str, ...] = ()   # fits the row allows "if any": their minimum is 0
 
 
-@dataclass(frozen=True)
+@record
 class QuotaTable:
     id: str
     title: str
@@ -171,13 +173,13 @@ class QuotaTable:
     line: int | None
 
 
-@dataclass(frozen=True)
+@record
 class SignalTier:
     name: str
     count: int | None
 
 
-@dataclass(frozen=True)
+@record
 class SpecialtyInfo:
     specialty: str
     specialty_name: str
@@ -197,7 +199,7 @@ class SpecialtyInfo:
     corroborated_by: tuple[str, ...] = ()  # further sources giving the same counts
 
 
-@dataclass(frozen=True)
+@record
 class GlossEntry:
     """One glossary entry (`glossary:` in a guidance policy): a term, its plain-words gloss, the source it
     comes from (the guide's passage, or the labelled signalwise-definition source), and when a report
@@ -210,7 +212,7 @@ class GlossEntry:
     always: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     id: str
     kind: str
@@ -243,7 +245,7 @@ class Policy:
         return f"{self.id}@{self.version}"
 
 
-@dataclass(frozen=True)
+@record
 class PolicySet:
     """The policies one evaluation uses: all guidance plus one specialty x cycle policy."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from ..errors import InputError, PolicyError, Problem
 from ..load.files import read_text
 from ..load.yamlsafe import load_yaml_text
+from ..records import record
 
 REGISTRY = ("reference", "specialties.yaml")
 
@@ -27,14 +27,14 @@ def normalize(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-@dataclass(frozen=True)
+@record
 class Specialty:
     id: str
     name: str
     aliases: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Registry:
     file: str
     specialties: tuple[Specialty, ...]

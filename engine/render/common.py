@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from ..records import record
 
 DECISION_ORDER = {"gold": 0, "silver": 1, "signal": 2, "exempt": 8, "none": 9, "excluded": 10}
 FIT_ORDER = {"reach": 0, "target": 1, "safety": 2, "closed": 3}
@@ -214,7 +216,7 @@ def fmt_range(lo: Any, hi: Any) -> str:
 # ---------------------------------------------------------------------------------------------- sources
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """A parsed source string: 'Title — “section” <url> [tag]'."""
 
@@ -237,7 +239,7 @@ def parse_source(text: str | None) -> Source | None:
     return Source(m.group("title") or text, m.group("at"), m.group("url"), m.group("tag"))
 
 
-@dataclass
+@record(frozen=False)
 class SourceIndex:
     """Every distinct citation in a report, numbered S1, S2 ... in sorted order, with who cites it."""
 
@@ -356,7 +358,7 @@ def report_texts(report: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- chart data
 
 
-@dataclass(frozen=True)
+@record
 class FitRow:
     tier: str
     fit: str
@@ -397,7 +399,7 @@ def fit_rows(report: dict[str, Any]) -> list[FitRow]:
     return rows
 
 
-@dataclass
+@record(frozen=False)
 class AreaRow:
     division: str
     region: str

@@ -12,7 +12,6 @@ import csv
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from ..policy.check import check_policy_set
 from ..policy.model import PolicySet, SourceRef
 from ..policy.specialties import resolve_specialty
 from ..policy.templates import render
+from ..records import record
 
 # Dates a season can have (docs/reliability.md): logs, --as-of and --review-from outside this range are
 # typing mistakes. The weekly timeline (and its chart) stops MAX_SEASON_DAYS after review began: later than
@@ -45,7 +45,7 @@ EVENT_ORDER = {"applied": 0, "signaled": 1, "invited": 2, "waitlisted": 3, "inte
 LOG_COLUMNS = ("program", "date", "event", "tier", "note")
 
 
-@dataclass(frozen=True)
+@record
 class Event:
     program: str
     day: date
@@ -54,7 +54,7 @@ class Event:
     line: int
 
 
-@dataclass(frozen=True)
+@record
 class TrackRequest:
     log: str
     programs: str
