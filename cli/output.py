@@ -21,6 +21,10 @@ import click
 APPLICANT_FORMATS = ("text", "md", "json", "html")
 # In JSON, the same characters are written as \u escapes (C0 ones already are, by json.dumps).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Whether a text holds one, asked of its UTF-8 (a report of a few MB seldom does, and a character-class
+# scan of the text costs more than writing it): U+007F, U+0080-U+00BF (lead byte \xc2), and the marks
+# U+200E-U+200F, U+202A-U+202E, U+2066-U+2069 by a pattern with a literal first byte (searched for fast).
+_JSON_UNSAFE_MARKS = re.compile(rb"\xe2(?:\x80[\x8e\x8f\xaa-\xae]|\x81[\xa6-\xa9])")
 AUTHOR_FORMATS = ("text", "json")
 CHECK_FORMATS = ("text", "json", "junit")  # policy validate, lint and test: JUnit XML for CI
 
@@ -75,6 +79,9 @@ def safe(text: str, fmt: str = "text") -> str:
     """`text` as printed or written for format `fmt`: JSON keeps its syntax (\\u escapes), every other
     format shows control characters as `\\x1b`."""
     if fmt == "json":
+        data = text.encode("utf-8", "surrogatepass")
+        if b"\x7f" not in data and b"\xc2" not in data and not _JSON_UNSAFE_MARKS.search(data):
+            return text
         return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if text.isascii() and text.replace("\n", "").replace("\t", "").isprintable():
         return text  # no control character to show (terminal_safe would return it unchanged)

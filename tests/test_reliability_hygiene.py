@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from signalwise.engine import batch
 from signalwise.engine.batch import Outcome, csv_cell, output_lock, summary_csv, summary_markdown
 
@@ -188,3 +190,15 @@ def test_a_misspelled_specialty_with_signals_is_refused(tmp_path: Path) -> None:
         "specialty: internal-medicine", "specialty: internal-medicne")
     result = run_cli(*write_inputs(tmp_path, profile=profile), "--signals", "7")
     assert result.exit_code == 2 and "did you mean 'internal-medicine'" in result.output
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100) | st.sampled_from(
+    ["\x7f", "\x85", "\x9b", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069", "\u2014", "\u201c",
+     "\U0001f600"]), max_size=40))
+def test_json_output_escapes_exactly_the_unsafe_characters(text: str) -> None:
+    """`safe` skips the escaping pass when the text's UTF-8 holds no unsafe character (a fast search); the
+    result is always what escaping every character of the class gives."""
+    from signalwise.cli.output import _JSON_UNSAFE, safe
+
+    assert safe(text, "json") == _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
