@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     entry: Callable[..., Any] = cli
     try:
         entry(args=argv, prog_name="signalwise")
+    except SystemExit:  # click ends every command so, successful or not
+        if argv is None:
+            _before_exit()
+        raise
     except KeyboardInterrupt:
         echo("interrupted", err=True)
         sys.exit(130)
@@ -95,3 +99,13 @@ def main(argv: list[str] | None = None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
+
+
+def _before_exit() -> None:
+    """The process (the `signalwise` command, not a caller of `main(argv)`) ends next. The interpreter's
+    shutdown runs the cyclic collector once more over everything the command built; freezing the heap
+    first skips that pass (about a tenth of a cold evaluate of 200 programs), which could only find
+    garbage the operating system is about to reclaim anyway."""
+    import gc
+
+    gc.freeze()
