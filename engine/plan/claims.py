@@ -159,10 +159,12 @@ class PlanView:
 
 def build_claims(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], allocation: Allocation,
                  statuses: Mapping[str, str], *, rates: RateTable | None = None,
-                 institution_scope: bool = False) -> dict[str, Claim]:
-    """One claim per program (statuses: program -> resolved status, for programs that cannot compete)."""
-    decisions = {p.program: p.level for p in allocation.picks}
-    plan = PlanView.of(candidates, quotas, decisions, allocation.metric, rates, institution_scope)
+                 institution_scope: bool = False, plan: PlanView | None = None) -> dict[str, Claim]:
+    """One claim per program (statuses: program -> resolved status, for programs that cannot compete).
+    `plan`: the caller's view of this same plan, if it has one (its lookups are then computed once)."""
+    if plan is None:
+        decisions = {p.program: p.level for p in allocation.picks}
+        plan = PlanView.of(candidates, quotas, decisions, allocation.metric, rates, institution_scope)
     out: dict[str, Claim] = {}
     for c in sorted(candidates, key=lambda c: c.program):
         out[c.program] = _claim(plan, c, statuses.get(c.program, "eligible"))
@@ -258,9 +260,12 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, .
 
 def check_claims(claims: Mapping[str, Claim], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
                  decisions: Mapping[str, str], *, metric: str, rates: RateTable | None = None,
-                 institution_scope: bool = False) -> list[str]:
-    """Every claim that is not true of the plan, as one line each (empty when every claim holds)."""
-    plan = PlanView.of(candidates, quotas, decisions, metric, rates, institution_scope)
+                 institution_scope: bool = False, plan: PlanView | None = None) -> list[str]:
+    """Every claim that is not true of the plan, as one line each (empty when every claim holds).
+    `plan`: a view of this same plan the caller already has (a `PlanView` is a pure function of the
+    candidates, quotas, decisions, metric and rates, so reusing one changes no verdict)."""
+    if plan is None:
+        plan = PlanView.of(candidates, quotas, decisions, metric, rates, institution_scope)
     bad: list[str] = []
     for q in quotas:
         n = sum(1 for t in decisions.values() if t == q.level)
