@@ -331,35 +331,39 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
     """Every rule that fired, with its title, rationale, source and the programs it fired for."""
     ps = ev.policy_set
     out: dict[str, dict[str, Any]] = {}
+    get = ev.store.get
     for f in ev.firings:
         r = f.rule
-        item = out.setdefault(r.id, {
-            "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
-            "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
-            "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
-            "fired": 0, "programs": set(),
-        })
+        item = out.get(r.id)
+        if item is None:    # described once per rule, however often it fired
+            item = out[r.id] = {
+                "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
+                "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
+                "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
+                "fired": 0, "programs": set(),
+            }
         item["fired"] += 1
+        programs = item["programs"]
         for fid in (*f.matched.values(), *f.outputs):
-            fact = ev.store.get(fid)
+            fact = get(fid)
             pid = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
             if pid:
-                item["programs"].add(pid)
-    for item in out.values():
-        item["programs"] = sorted(item["programs"])
+                programs.add(pid)
     for o in ev.resolutions:
         if o.default:
             res = o.resolution
-            item = out.setdefault(f"{res.id}.default", {
-                "title": f"Default for {res.id}", "policy": res.policy, "file": None, "line": None,
-                "stage": res.after, "because": _clean(res.default_because or ""),
-                "rationale": _clean(res.default_rationale or ""), "advice": "",
-                "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": []})
+            item = out.get(f"{res.id}.default")
+            if item is None:
+                item = out[f"{res.id}.default"] = {
+                    "title": f"Default for {res.id}", "policy": res.policy, "file": None, "line": None,
+                    "stage": res.after, "because": _clean(res.default_because or ""),
+                    "rationale": _clean(res.default_rationale or ""), "advice": "",
+                    "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": set()}
             item["fired"] += 1
             if o.key:
-                item["programs"].append(o.key)
+                item["programs"].add(o.key)
     for item in out.values():
-        item["programs"] = sorted(set(item["programs"]))
+        item["programs"] = sorted(item["programs"])
     return dict(sorted(out.items()))
 
 
@@ -440,6 +444,7 @@ class _Sentences:
     quotas: dict[str, LevelQuota]         # level -> its quota (the first, as `ev.quotas` lists them)
     _templates: dict[str, str] = dataclass_field(default_factory=dict)        # message key -> its policy's template
     _texts: dict[tuple[Any, ...], str] = dataclass_field(default_factory=dict)  # filled sentences, by key and values
+    _cited: dict[tuple[str, str | None], tuple[str, str, str | None]] = dataclass_field(default_factory=dict)
 
     @classmethod
     def of(cls, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],
@@ -533,6 +538,15 @@ class _Sentences:
         return text
 
     def entry(self, key: str, level: str | None, facts: dict[str, Any], text: str) -> dict[str, Any]:
+        rule, policy, source = self.cited(key, level)
+        return {"rule": rule, "policy": policy, "text": text, "source": source, "facts": facts}
+
+    def cited(self, key: str, level: str | None) -> tuple[str, str, str | None]:
+        """The rule, policy and source an allocation entry of `key` at `level` cites (the same for every
+        program with that key and level: worked out once per report)."""
+        hit = self._cited.get((key, level))
+        if hit is not None:
+            return hit
         ps = self.ev.policy_set
         q = self.quota(level or "")
         qf = self.quota_firings.get(q.rule or "") if q else None
@@ -544,8 +558,8 @@ class _Sentences:
         else:
             named = ps.message_source(key)
             source = source_text(ps, named[0], named[1]) if named else None
-        return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key), "text": text,
-                "source": source, "facts": facts}
+        cited = self._cited[(key, level)] = (qf.rule.id if qf else f"allocate.{key}", ps.message_owner(key), source)
+        return cited
 
     # -- the allocation step of a program's HOW chain
     def allocation_entry(self, pid: str) -> dict[str, Any]:

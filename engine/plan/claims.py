@@ -72,6 +72,13 @@ class PlanView:
     holders: dict[str, str] = field(default_factory=dict)   # institution -> signaled program
     _signaled: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _firsts: dict[str, list[tuple[float, str, bool]]] | None = None
+    # Memos of the lookups a report repeats per program and level (the builder, the checker and the report's
+    # WHY-NOT ask the same questions of one plan); a candidate's are kept with it and compared with `is`.
+    _allowed: dict[str, tuple[Candidate, list[str]]] = field(default_factory=dict)
+    _pools: dict[tuple[str, str, bool], list[str]] = field(default_factory=dict)
+    _used: dict[str, int] = field(default_factory=dict)
+    _reasons: dict[tuple[str, str], tuple[Candidate, tuple[tuple[str, ...], str | None, tuple[str, ...]]]] = \
+        field(default_factory=dict)
 
     @classmethod
     def of(cls, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
@@ -89,7 +96,19 @@ class PlanView:
         return value_of(self.candidates[p], level, self.metric, self.rates)
 
     def allowed(self, c: Candidate) -> list[str]:
-        return [t for t in self.levels if self.quotas[t].usable > 0 and t not in c.blocked_levels]
+        hit = self._allowed.get(c.program)
+        if hit is not None and hit[0] is c:
+            return hit[1]
+        levels = [t for t in self.levels if self.quotas[t].usable > 0 and t not in c.blocked_levels]
+        self._allowed[c.program] = (c, levels)
+        return levels
+
+    def used(self, level: str) -> int:
+        """How many signals of `level` the plan gives out."""
+        n = self._used.get(level)
+        if n is None:
+            n = self._used[level] = sum(1 for t in self.decisions.values() if t == level)
+        return n
 
     def signaled(self, fit: str, level: str) -> list[str]:
         key = (fit, level)
@@ -177,8 +196,12 @@ def _constrained(plan: PlanView, c: Candidate) -> bool:
 
 
 def _unsignaled_pool(plan: PlanView, fit: str, level: str, *, reserve: bool = False) -> list[str]:
-    return [p for p, c in plan.candidates.items() if p not in plan.decisions and c.fit == fit
-            and (c.eligible or (reserve and c.reserve)) and level in plan.allowed(c)]
+    key = (fit, level, reserve)
+    pool = plan._pools.get(key)
+    if pool is None:
+        pool = plan._pools[key] = [p for p, c in plan.candidates.items() if p not in plan.decisions and c.fit == fit
+                                   and (c.eligible or (reserve and c.reserve)) and level in plan.allowed(c)]
+    return pool
 
 
 def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
@@ -234,7 +257,18 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
 
 
 def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
-    """Why unsignaled-at-`level` program `c` does not hold `level`: (outranked_by, held_back_by, waiting)."""
+    """Why unsignaled-at-`level` program `c` does not hold `level`: (outranked_by, held_back_by, waiting).
+    Worked out once per plan, program and level (a claim and the report's WHY-NOT both ask)."""
+    key = (c.program, level)
+    hit = plan._reasons.get(key)
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    reason = _level_reason(plan, c, level)
+    plan._reasons[key] = (c, reason)
+    return reason
+
+
+def _level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
     v = plan.value(c.program, level)
     holders = plan.signaled(c.fit, level)
     outranked = tuple(p for p in holders if plan.value(p, level) >= v - EPS)
@@ -252,8 +286,7 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, .
     lo, hi = q.fit_range(c.fit)
     if q.ranges and len(holders) >= hi:
         return outranked, "range-full", ()
-    used = sum(1 for t in plan.decisions.values() if t == level)
-    if used >= q.count:
+    if plan.used(level) >= q.count:
         return outranked, "other-fits" if not outranked else None, ()
     return outranked, None, ()
 
