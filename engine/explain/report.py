@@ -7,8 +7,6 @@ format it. Lists are sorted by documented keys so the same inputs give byte-iden
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any
 
 from ..chain.facts import ID_KEY, Fact
@@ -30,19 +28,21 @@ LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 # A report cites the same few dozen sources thousands of times, and a rule's used fields are the same for
 # each of its firings: both are derived once per policy set / rule. Keyed by id() with the object kept
 # beside the value (compared with `is`), so a key can never be reused by another object.
-_SOURCE_TEXTS: dict[tuple[int, str, SourceRef | None], tuple[PolicySet, str | None]] = {}
+_SOURCE_TEXTS: dict[tuple[int, str, int], tuple[PolicySet, SourceRef | None, str | None]] = {}
 _USED_FIELDS: dict[int, tuple[Rule, dict[str, set[str]]]] = {}
 _SHOWN_FIELDS: dict[int, tuple[Rule, dict[str, tuple[tuple[str, str, str | None], ...]]]] = {}
 
 
 def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
-    key = (id(ps), policy_ref, ref)
+    # keyed by the reference's identity (kept in the entry, compared with `is`): hashing a SourceRef, a
+    # dataclass, on each of a report's thousands of citations costs more than the lookup itself
+    key = (id(ps), policy_ref, id(ref))
     hit = _SOURCE_TEXTS.get(key)
-    if hit is not None and hit[0] is ps:
-        return hit[1]
+    if hit is not None and hit[0] is ps and hit[1] is ref:
+        return hit[2]
     src, at = ps.source(policy_ref, ref)
     text = src.describe(at) if src is not None else None
-    _SOURCE_TEXTS[key] = (ps, text)
+    _SOURCE_TEXTS[key] = (ps, ref, text)
     return text
 
 
@@ -425,26 +425,30 @@ def _no_claim(ev: Evaluation, status: str) -> dict[str, Any]:
                  kind=status).to_json()
 
 
-@dataclass(frozen=True)
 class _Sentences:
     """Renders every allocation and why-not sentence from the claims (and only from them).
 
     A report states the same pieces many times (a level's range, a value, a program's left-out sentence
     in its HOW chain and again in its WHY-NOT): each distinct sentence is filled once per report and reused,
-    keyed by everything it is rendered from, so reuse cannot change a word."""
+    keyed by everything it is rendered from, so reuse cannot change a word. (A plain class: one is made per
+    report and never compared, so generated dataclass methods would only add to the module's import.)"""
 
-    ev: Evaluation
-    claims: dict[str, Claim]
-    quota_firings: dict[str, Firing]
-    by_output: dict[int, list[Firing]]
-    blocks: dict[str, dict[str, Fact]]
-    precedence_text: dict[str, str]       # program -> why it waits (the rule that put it on the later side)
-    reserve_text: dict[str, str]          # program -> why it was set aside (the soft exclusion)
-    plan: PlanView
-    quotas: dict[str, LevelQuota]         # level -> its quota (the first, as `ev.quotas` lists them)
-    _templates: dict[str, str] = dataclass_field(default_factory=dict)        # message key -> its policy's template
-    _texts: dict[tuple[Any, ...], str] = dataclass_field(default_factory=dict)  # filled sentences, by key and values
-    _cited: dict[tuple[str, str | None], tuple[str, str, str | None]] = dataclass_field(default_factory=dict)
+    def __init__(self, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],
+                 by_output: dict[int, list[Firing]], blocks: dict[str, dict[str, Fact]],
+                 precedence_text: dict[str, str], reserve_text: dict[str, str], plan: PlanView,
+                 quotas: dict[str, LevelQuota]) -> None:
+        self.ev = ev
+        self.claims = claims
+        self.quota_firings = quota_firings
+        self.by_output = by_output
+        self.blocks = blocks
+        self.precedence_text = precedence_text   # program -> why it waits (the rule that put it on the later side)
+        self.reserve_text = reserve_text         # program -> why it was set aside (the soft exclusion)
+        self.plan = plan
+        self.quotas = quotas                     # level -> its quota (the first, as `ev.quotas` lists them)
+        self._templates: dict[str, str] = {}     # message key -> its policy's template
+        self._texts: dict[tuple[Any, ...], str] = {}   # filled sentences, by what they are rendered from
+        self._cited: dict[tuple[str, str | None], tuple[str, str, str | None]] = {}
 
     @classmethod
     def of(cls, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],

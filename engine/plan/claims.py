@@ -17,7 +17,7 @@ is not true of the plan is caught before anyone reads it. The claims:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .allocate import value_of
@@ -58,27 +58,34 @@ class Claim:
         return out
 
 
-@dataclass
-class PlanView:
-    """Lookups over one plan, shared by the claim builder and the checker."""
+_Reason = tuple[tuple[str, ...], str | None, tuple[str, ...]]   # (outranked_by, held_back_by, waiting)
 
-    candidates: dict[str, Candidate]
-    quotas: dict[str, LevelQuota]
-    levels: list[str]
-    decisions: dict[str, str]
-    metric: str
-    rates: RateTable | None
-    institution_scope: bool
-    holders: dict[str, str] = field(default_factory=dict)   # institution -> signaled program
-    _signaled: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    _firsts: dict[str, list[tuple[float, str, bool]]] | None = None
-    # Memos of the lookups a report repeats per program and level (the builder, the checker and the report's
-    # WHY-NOT ask the same questions of one plan); a candidate's are kept with it and compared with `is`.
-    _allowed: dict[str, tuple[Candidate, list[str]]] = field(default_factory=dict)
-    _pools: dict[tuple[str, str, bool], list[str]] = field(default_factory=dict)
-    _used: dict[str, int] = field(default_factory=dict)
-    _reasons: dict[tuple[str, str], tuple[Candidate, tuple[tuple[str, ...], str | None, tuple[str, ...]]]] = \
-        field(default_factory=dict)
+
+class PlanView:
+    """Lookups over one plan, shared by the claim builder and the checker.
+
+    A plain class rather than a dataclass: nothing compares or prints a view, and generating dataclass
+    methods is a measurable part of importing this module on every cold `evaluate`."""
+
+    def __init__(self, candidates: dict[str, Candidate], quotas: dict[str, LevelQuota], levels: list[str],
+                 decisions: dict[str, str], metric: str, rates: RateTable | None, institution_scope: bool) -> None:
+        self.candidates = candidates
+        self.quotas = quotas
+        self.levels = levels
+        self.decisions = decisions
+        self.metric = metric
+        self.rates = rates
+        self.institution_scope = institution_scope
+        self.holders: dict[str, str] = {}   # institution -> signaled program
+        self._signaled: dict[tuple[str, str], list[str]] = {}
+        self._firsts: dict[str, list[tuple[float, str, bool]]] | None = None
+        # Memos of the lookups a report repeats per program and level (the builder, the checker and the
+        # report's WHY-NOT ask the same questions of one plan); a candidate's are kept with it, compared by `is`.
+        self._allowed: dict[str, tuple[Candidate, list[str]]] = {}
+        self._pools: dict[tuple[str, str, bool], list[str]] = {}
+        self._used: dict[str, int] = {}
+        self._waiting: dict[tuple[str, bool], tuple[Candidate, dict[str, list[str]]]] = {}
+        self._reasons: dict[tuple[str, str], tuple[Candidate, _Reason]] = {}
 
     @classmethod
     def of(cls, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
@@ -129,7 +136,17 @@ class PlanView:
 
     def waiting_first(self, c: Candidate, *, reserve_too: bool) -> dict[str, list[str]]:
         """Per group where `c` is on the later side: first-side programs rated at least as high without a
-        signal (and able to take one), which must be signaled before `c` may be."""
+        signal (and able to take one), which must be signaled before `c` may be (worked out once per
+        program; callers only read the answer)."""
+        key = (c.program, reserve_too)
+        hit = self._waiting.get(key)
+        if hit is not None and hit[0] is c:
+            return hit[1]
+        out = self._waiting_first(c, reserve_too=reserve_too)
+        self._waiting[key] = (c, out)
+        return out
+
+    def _waiting_first(self, c: Candidate, *, reserve_too: bool) -> dict[str, list[str]]:
         if self._firsts is None:
             firsts: dict[str, list[tuple[float, str, bool]]] = {}
             for w in self.candidates.values():
@@ -256,7 +273,7 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
     return Claim(c.program, metric, value, competed, outranked, held, tied, kind, waiting)
 
 
-def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
+def level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
     """Why unsignaled-at-`level` program `c` does not hold `level`: (outranked_by, held_back_by, waiting).
     Worked out once per plan, program and level (a claim and the report's WHY-NOT both ask)."""
     key = (c.program, level)
@@ -268,7 +285,7 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, .
     return reason
 
 
-def _level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
+def _level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
     v = plan.value(c.program, level)
     holders = plan.signaled(c.fit, level)
     outranked = tuple(p for p in holders if plan.value(p, level) >= v - EPS)
