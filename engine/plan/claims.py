@@ -288,8 +288,9 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
 def _level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
     v = plan.value(c.program, level)
     holders = plan.signaled(c.fit, level)
-    outranked = tuple(p for p in holders if plan.value(p, level) >= v - EPS)
-    lower = [p for p in holders if plan.value(p, level) < v - EPS]
+    values = [plan.value(p, level) for p in holders]
+    outranked = tuple(p for p, w in zip(holders, values, strict=True) if w >= v - EPS)
+    lower = [p for p, w in zip(holders, values, strict=True) if w < v - EPS]
     if c.reserve:
         return outranked, "reserve", ()
     waiting = plan.waiting_first(c, reserve_too=False)
