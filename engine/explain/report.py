@@ -28,21 +28,31 @@ LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 # A report cites the same few dozen sources thousands of times, and a rule's used fields are the same for
 # each of its firings: both are derived once per policy set / rule. Keyed by id() with the object kept
 # beside the value (compared with `is`), so a key can never be reused by another object.
-_SOURCE_TEXTS: dict[tuple[int, str, int], tuple[PolicySet, SourceRef | None, str | None]] = {}
+_SOURCE_TEXTS: dict[tuple[int, str, SourceRef | None], tuple[PolicySet, str | None]] = {}
+_RULE_SOURCES: dict[int, tuple[Rule, PolicySet, str | None]] = {}
 _USED_FIELDS: dict[int, tuple[Rule, dict[str, set[str]]]] = {}
 _SHOWN_FIELDS: dict[int, tuple[Rule, dict[str, tuple[tuple[str, str, str | None], ...]]]] = {}
 
 
 def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
-    # keyed by the reference's identity (kept in the entry, compared with `is`): hashing a SourceRef, a
-    # dataclass, on each of a report's thousands of citations costs more than the lookup itself
-    key = (id(ps), policy_ref, id(ref))
+    key = (id(ps), policy_ref, ref)
     hit = _SOURCE_TEXTS.get(key)
-    if hit is not None and hit[0] is ps and hit[1] is ref:
-        return hit[2]
+    if hit is not None and hit[0] is ps:
+        return hit[1]
     src, at = ps.source(policy_ref, ref)
     text = src.describe(at) if src is not None else None
-    _SOURCE_TEXTS[key] = (ps, ref, text)
+    _SOURCE_TEXTS[key] = (ps, text)
+    return text
+
+
+def _rule_source(ps: PolicySet, rule: Rule) -> str | None:
+    """`source_text` of a rule's own source, by the rule's identity: a rule is cited once per firing, and
+    hashing its SourceRef (a dataclass) each time costs more than this lookup."""
+    hit = _RULE_SOURCES.get(id(rule))
+    if hit is not None and hit[0] is rule and hit[1] is ps:
+        return hit[2]
+    text = source_text(ps, rule.policy, rule.source)
+    _RULE_SOURCES[id(rule)] = (rule, ps, text)
     return text
 
 
@@ -122,7 +132,7 @@ def matched_facts(ev: Evaluation, firing: Firing) -> dict[str, dict[str, Any]]:
 def firing_entry(ev: Evaluation, f: Firing) -> dict[str, Any]:
     entry = {
         "rule": f.rule.id, "policy": f.rule.policy, "text": _clean(f.text),
-        "source": source_text(ev.policy_set, f.rule.policy, f.rule.source),
+        "source": _rule_source(ev.policy_set, f.rule),
         "facts": matched_facts(ev, f),
     }
     if f.rule.would_change:
@@ -158,6 +168,8 @@ def _outcome_entries(ev: Evaluation, o: ResolutionOutcome, by_output: dict[int, 
     if o.default and winners:
         return [_resolution_default_entry(ev, o)]
     ids = o.winners if winners else o.others
+    if not ids:
+        return []
     firings = sorted({id(f): f for fid in ids for f in by_output.get(fid, [])}.values(),
                      key=lambda f: (f.rule.priority, f.rule.id, f.seq))
     return [firing_entry(ev, f) for f in firings]
@@ -194,7 +206,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                 advice_by_program[fact["program"]].append(
                     {"rule": f.rule.id, "policy": f.rule.policy, "kind": fact.get("kind"),
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
-                     "source": source_text(ps, f.rule.policy, f.rule.source)})
+                     "source": _rule_source(ps, f.rule)})
         if quota:
             quota_firings[f.rule.id] = f
         if indicator:
@@ -261,7 +273,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             findings.append({"level": item["level"], "rule": f.rule.id, "policy": f.rule.policy,
                              "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                              "program": item.get("program"),
-                             "source": source_text(ps, f.rule.policy, f.rule.source)})
+                             "source": _rule_source(ps, f.rule)})
     findings += input_findings
     findings.sort(key=lambda x: (LEVEL_ORDER.get(x["level"], 9), x["rule"], x["program"] or "", x["text"]))
     return {
@@ -332,6 +344,7 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
     ps = ev.policy_set
     out: dict[str, dict[str, Any]] = {}
     get = ev.store.get
+    program_of: dict[int, Any] = {}   # fact id -> the program it is or is about (None): facts recur across firings
     for f in ev.firings:
         r = f.rule
         item = out.get(r.id)
@@ -339,14 +352,17 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
             item = out[r.id] = {
                 "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
                 "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
-                "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
+                "advice": _clean(r.advice or ""), "source": _rule_source(ps, r),
                 "fired": 0, "programs": set(),
             }
         item["fired"] += 1
         programs = item["programs"]
         for fid in (*f.matched.values(), *f.outputs):
-            fact = get(fid)
-            pid = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
+            if fid in program_of:
+                pid = program_of[fid]
+            else:
+                fact = get(fid)
+                pid = program_of[fid] = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
             if pid:
                 programs.add(pid)
     for o in ev.resolutions:
