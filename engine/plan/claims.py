@@ -78,6 +78,7 @@ class PlanView:
         self.institution_scope = institution_scope
         self.holders: dict[str, str] = {}   # institution -> signaled program
         self._signaled: dict[tuple[str, str], list[str]] = {}
+        self._signaled_values: dict[tuple[str, str], list[float]] = {}
         self._firsts: dict[str, list[tuple[float, str, bool]]] | None = None
         # Memos of the lookups a report repeats per program and level (the builder, the checker and the
         # report's WHY-NOT ask the same questions of one plan); a candidate's are kept with it, compared by `is`.
@@ -124,6 +125,15 @@ class PlanView:
                 (p for p, t in self.decisions.items() if t == level and self.candidates[p].fit == fit),
                 key=lambda p: (-self.value(p, level), p))
         return self._signaled[key]
+
+    def signaled_values(self, fit: str, level: str) -> list[float]:
+        """The values of `signaled(fit, level)` at `level`, in its order (every unsignaled program of the fit
+        is compared with them)."""
+        key = (fit, level)
+        values = self._signaled_values.get(key)
+        if values is None:
+            values = self._signaled_values[key] = [self.value(p, level) for p in self.signaled(fit, level)]
+        return values
 
     def count(self, fit: str, level: str) -> int:
         return len(self.signaled(fit, level))
@@ -288,7 +298,7 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
 def _level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
     v = plan.value(c.program, level)
     holders = plan.signaled(c.fit, level)
-    values = [plan.value(p, level) for p in holders]
+    values = plan.signaled_values(c.fit, level)
     outranked = tuple(p for p, w in zip(holders, values, strict=True) if w >= v - EPS)
     lower = [p for p, w in zip(holders, values, strict=True) if w < v - EPS]
     if c.reserve:
