@@ -7,7 +7,6 @@ format it. Lists are sorted by documented keys so the same inputs give byte-iden
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from ..chain.facts import ID_KEY, Fact
@@ -17,7 +16,7 @@ from ..pipeline import Evaluation, ResolutionOutcome, sha256_text
 from ..plan.claims import Claim, PlanView, build_claims, check_claims, level_reason
 from ..plan.quotas import LevelQuota
 from ..policy.compiler import TYPE_KEY, flat
-from ..policy.messages import tier_label
+from ..policy.messages import fill_message, tier_label
 from ..policy.model import AnyOf, PolicySet, Rule, SourceRef, Test
 from ..policy.templates import fmt_value, render
 
@@ -30,7 +29,9 @@ LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 # each of its firings: both are derived once per policy set / rule. Keyed by id() with the object kept
 # beside the value (compared with `is`), so a key can never be reused by another object.
 _SOURCE_TEXTS: dict[tuple[int, str, SourceRef | None], tuple[PolicySet, str | None]] = {}
+_RULE_SOURCES: dict[int, tuple[Rule, PolicySet, str | None]] = {}
 _USED_FIELDS: dict[int, tuple[Rule, dict[str, set[str]]]] = {}
+_SHOWN_FIELDS: dict[int, tuple[Rule, dict[str, tuple[tuple[str, str, str | None], ...]]]] = {}
 
 
 def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | None:
@@ -41,6 +42,17 @@ def source_text(ps: PolicySet, policy_ref: str, ref: SourceRef | None) -> str | 
     src, at = ps.source(policy_ref, ref)
     text = src.describe(at) if src is not None else None
     _SOURCE_TEXTS[key] = (ps, text)
+    return text
+
+
+def _rule_source(ps: PolicySet, rule: Rule) -> str | None:
+    """`source_text` of a rule's own source, by the rule's identity: a rule is cited once per firing, and
+    hashing its SourceRef (a dataclass) each time costs more than this lookup."""
+    hit = _RULE_SOURCES.get(id(rule))
+    if hit is not None and hit[0] is rule and hit[1] is ps:
+        return hit[2]
+    text = source_text(ps, rule.policy, rule.source)
+    _RULE_SOURCES[id(rule)] = (rule, ps, text)
     return text
 
 
@@ -83,19 +95,34 @@ def _refs(v: Any) -> list[tuple[str, str]]:
     return []
 
 
+def _shown_fields(rule: Rule) -> dict[str, tuple[tuple[str, str, str | None], ...]]:
+    """Per alias, the used fields in report order with the fact keys they are read from: (field, key, the
+    key of a list's `__count` companion for a `.count` field or None). Derived once per rule, since every
+    firing of the rule shows the same fields."""
+    hit = _SHOWN_FIELDS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    shown = {alias: tuple((field, flat(field), flat(field[:-6]) + "__count" if field.endswith(".count") else None)
+                          for field in sorted(fields))
+             for alias, fields in _used_fields(rule).items()}
+    _SHOWN_FIELDS[id(rule)] = (rule, shown)
+    return shown
+
+
 def matched_facts(ev: Evaluation, firing: Firing) -> dict[str, dict[str, Any]]:
     """The facts a firing matched, reduced to the fields its conditions and sentence used."""
-    used = _used_fields(firing.rule)
+    fields = _shown_fields(firing.rule)
+    get = ev.store.get
     out: dict[str, dict[str, Any]] = {}
     for alias, fid in sorted(firing.matched.items()):
-        fact = ev.store.get(fid)
+        fact = get(fid)
         shown: dict[str, Any] = {"fact": fact[TYPE_KEY]}
         if ID_KEY in fact:
             shown["id"] = fact[ID_KEY]
-        for field in sorted(used.get(alias, ())):
-            value = fact.get(flat(field))
-            if value is None and field.endswith(".count"):
-                value = fact.get(flat(field[:-6]) + "__count")
+        for field, key, count_key in fields.get(alias, ()):
+            value = fact.get(key)
+            if value is None and count_key is not None:
+                value = fact.get(count_key)
             if value is not None:
                 shown[field] = value
         out[alias] = shown
@@ -105,7 +132,7 @@ def matched_facts(ev: Evaluation, firing: Firing) -> dict[str, dict[str, Any]]:
 def firing_entry(ev: Evaluation, f: Firing) -> dict[str, Any]:
     entry = {
         "rule": f.rule.id, "policy": f.rule.policy, "text": _clean(f.text),
-        "source": source_text(ev.policy_set, f.rule.policy, f.rule.source),
+        "source": _rule_source(ev.policy_set, f.rule),
         "facts": matched_facts(ev, f),
     }
     if f.rule.would_change:
@@ -141,6 +168,8 @@ def _outcome_entries(ev: Evaluation, o: ResolutionOutcome, by_output: dict[int, 
     if o.default and winners:
         return [_resolution_default_entry(ev, o)]
     ids = o.winners if winners else o.others
+    if not ids:
+        return []
     firings = sorted({id(f): f for fid in ids for f in by_output.get(fid, [])}.values(),
                      key=lambda f: (f.rule.priority, f.rule.id, f.seq))
     return [firing_entry(ev, f) for f in firings]
@@ -153,23 +182,39 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                                                                  for o in ev.resolutions}
     tier_outcome = next((o for o in ev.resolutions if o.resolution.produces == "applicant_tier"), None)
     picks = {p.program: p for p in ev.allocation.picks}
-    claims = _checked_claims(ev)
-    quota_firings = {f.rule.id: f for f in ev.firings if any(ev.store.get(o)[TYPE_KEY] == "quota_row"
-                                                             for o in f.outputs)}
+    plan = _plan_view(ev)
+    claims = _checked_claims(ev, plan)
     finding_firings = [f for f in ev.firings if f.findings]
+    # One pass over every firing's outputs sorts out the firings the report cites by what they concluded.
+    quota_firings: dict[str, Firing] = {}
+    indicator_firings: list[Firing] = []
+    score_outputs: list[tuple[Firing, Fact]] = []
     advice_by_program: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    get = ev.store.get
     for f in ev.firings:
+        quota = indicator = False
         for fid in f.outputs:
-            fact = ev.store.get(fid)
-            if fact[TYPE_KEY] == "advice":
+            fact = get(fid)
+            ftype = fact[TYPE_KEY]
+            if ftype == "quota_row":
+                quota = True
+            elif ftype == "indicator":
+                indicator = True
+            elif ftype == "score":
+                score_outputs.append((f, fact))
+            elif ftype == "advice":
                 advice_by_program[fact["program"]].append(
                     {"rule": f.rule.id, "policy": f.rule.policy, "kind": fact.get("kind"),
                      "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
-                     "source": source_text(ps, f.rule.policy, f.rule.source)})
-    scores = _score_entries(ev)
+                     "source": _rule_source(ps, f.rule)})
+        if quota:
+            quota_firings[f.rule.id] = f
+        if indicator:
+            indicator_firings.append(f)
+    scores = _score_entries(ev, score_outputs)
     input_findings, unknown = _input_findings(ev)
     homes = _home_entries(ev, by_output)
-    sentences = _Sentences.of(ev, claims, quota_firings, by_output)
+    sentences = _Sentences.of(ev, claims, quota_firings, by_output, plan)
     programs = []
     for prog in sorted(ev.store.of_type("program"), key=lambda p: p[ID_KEY]):
         pid = prog[ID_KEY]
@@ -183,10 +228,11 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         decision = pick.level if pick else ("excluded" if status in ("excluded", "reserve") else
                                             "exempt" if status == "exempt" else "none")
         because: list[dict[str, Any]] = []
+        status_because = _outcome_entries(ev, status_o, by_output)
         if fit_o:
             because += _outcome_entries(ev, fit_o, by_output)
         if status_o:
-            because += _outcome_entries(ev, status_o, by_output)
+            because += status_because
         score = sum(s["points"] for s in scores.get(pid, []))
         if status in ("eligible", "reserve") or pick is not None:
             because += [s["entry"] for s in scores.get(pid, [])]
@@ -201,7 +247,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             "considered": (_outcome_entries(ev, fit_o, by_output, winners=False) if fit_o else [])
                           + (_outcome_entries(ev, status_o, by_output, winners=False) if status_o else []),
             "why_not": sentences.why_not(pid, decision, status,
-                                         [e["rule"] for e in _outcome_entries(ev, status_o, by_output)]),
+                                         [e["rule"] for e in status_because]),
             "advice": sorted(advice_by_program.get(pid, []), key=lambda a: a["rule"]),
             **({"home": homes[pid]} if pid in homes else {}),
             **({"unknown": unknown[pid]} if pid in unknown else {}),
@@ -210,9 +256,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
         raise EngineError("the policies did not resolve the applicant's tier (an `applicant_tier` resolution "
                           "with a default is required)")
     tier = tier_outcome.value
-    indicators = _unique_entries(sorted((firing_entry(ev, f) for f in ev.firings
-                                         if any(ev.store.get(o)[TYPE_KEY] == "indicator" for o in f.outputs)),
-                                        key=lambda e: e["rule"]))
+    indicators = _unique_entries(sorted((firing_entry(ev, f) for f in indicator_firings), key=lambda e: e["rule"]))
     signals = []
     for lv in ev.allocation.levels:
         qf = quota_firings.get(lv.rule or "")
@@ -229,7 +273,7 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
             findings.append({"level": item["level"], "rule": f.rule.id, "policy": f.rule.policy,
                              "text": _clean(f.text), "advice": _clean(f.rule.advice or ""),
                              "program": item.get("program"),
-                             "source": source_text(ps, f.rule.policy, f.rule.source)})
+                             "source": _rule_source(ps, f.rule)})
     findings += input_findings
     findings.sort(key=lambda x: (LEVEL_ORDER.get(x["level"], 9), x["rule"], x["program"] or "", x["text"]))
     return {
@@ -299,35 +343,43 @@ def _rules_used(ev: Evaluation) -> dict[str, dict[str, Any]]:
     """Every rule that fired, with its title, rationale, source and the programs it fired for."""
     ps = ev.policy_set
     out: dict[str, dict[str, Any]] = {}
+    get = ev.store.get
+    program_of: dict[int, Any] = {}   # fact id -> the program it is or is about (None): facts recur across firings
     for f in ev.firings:
         r = f.rule
-        item = out.setdefault(r.id, {
-            "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
-            "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
-            "advice": _clean(r.advice or ""), "source": source_text(ps, r.policy, r.source),
-            "fired": 0, "programs": set(),
-        })
+        item = out.get(r.id)
+        if item is None:    # described once per rule, however often it fired
+            item = out[r.id] = {
+                "title": r.title, "policy": r.policy, "file": r.file, "line": r.line, "stage": r.phase,
+                "because": _clean(r.because), "rationale": _clean(r.rationale or ""),
+                "advice": _clean(r.advice or ""), "source": _rule_source(ps, r),
+                "fired": 0, "programs": set(),
+            }
         item["fired"] += 1
+        programs = item["programs"]
         for fid in (*f.matched.values(), *f.outputs):
-            fact = ev.store.get(fid)
-            pid = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
+            if fid in program_of:
+                pid = program_of[fid]
+            else:
+                fact = get(fid)
+                pid = program_of[fid] = fact.get(ID_KEY) if fact[TYPE_KEY] == "program" else fact.get("program")
             if pid:
-                item["programs"].add(pid)
-    for item in out.values():
-        item["programs"] = sorted(item["programs"])
+                programs.add(pid)
     for o in ev.resolutions:
         if o.default:
             res = o.resolution
-            item = out.setdefault(f"{res.id}.default", {
-                "title": f"Default for {res.id}", "policy": res.policy, "file": None, "line": None,
-                "stage": res.after, "because": _clean(res.default_because or ""),
-                "rationale": _clean(res.default_rationale or ""), "advice": "",
-                "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": []})
+            item = out.get(f"{res.id}.default")
+            if item is None:
+                item = out[f"{res.id}.default"] = {
+                    "title": f"Default for {res.id}", "policy": res.policy, "file": None, "line": None,
+                    "stage": res.after, "because": _clean(res.default_because or ""),
+                    "rationale": _clean(res.default_rationale or ""), "advice": "",
+                    "source": source_text(ps, res.policy, res.default_source), "fired": 0, "programs": set()}
             item["fired"] += 1
             if o.key:
-                item["programs"].append(o.key)
+                item["programs"].add(o.key)
     for item in out.values():
-        item["programs"] = sorted(set(item["programs"]))
+        item["programs"] = sorted(item["programs"])
     return dict(sorted(out.items()))
 
 
@@ -348,18 +400,16 @@ def _home_entries(ev: Evaluation, by_output: dict[int, list[Firing]]) -> dict[st
     return out
 
 
-def _score_entries(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
+def _score_entries(ev: Evaluation, outputs: list[tuple[Firing, Fact]]) -> dict[str, list[dict[str, Any]]]:
+    """Each program's score points, one entry per `score` fact (outputs: in firing order, with the firing)."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for f in ev.firings:
-        for fid in f.outputs:
-            fact = ev.store.get(fid)
-            if fact[TYPE_KEY] == "score":
-                entry = firing_entry(ev, f)
-                pts = float(fact.get("points") or 0)
-                unit = "point" if abs(pts) == 1 else "points"
-                entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} {unit})"
-                entry["points"] = pts
-                out[fact["program"]].append({"points": pts, "entry": entry})
+    for f, fact in outputs:
+        entry = firing_entry(ev, f)
+        pts = float(fact.get("points") or 0)
+        unit = "point" if abs(pts) == 1 else "points"
+        entry["text"] = f"{entry['text']} ({'+' if pts >= 0 else ''}{fmt_value(pts)} {unit})"
+        entry["points"] = pts
+        out[fact["program"]].append({"points": pts, "entry": entry})
     for items in out.values():
         items.sort(key=lambda s: (s["entry"]["rule"]))
     return out
@@ -369,15 +419,16 @@ def _a_level(level: str) -> str:
     return "a signal" if level == "signal" else f"a {level} signal"
 
 
-def _checked_claims(ev: Evaluation) -> dict[str, Claim]:
-    """The allocation claims, verified against the final plan: a false claim is a bug, never printed."""
+def _checked_claims(ev: Evaluation, plan: PlanView) -> dict[str, Claim]:
+    """The allocation claims, verified against the final plan: a false claim is a bug, never printed.
+    `plan` is the report's view of that plan (`_plan_view`): builder and checker read the same lookups."""
     statuses = {f["program"]: str(f["status"]) for f in ev.store.of_type("program_status")}
-    rates = ev.optimization.inputs.rates if ev.optimization is not None and ev.request.strategy == "gain" else None
-    scope = ev.context.get("scope") == "institution"
-    claims = build_claims(ev.candidates, ev.quotas, ev.allocation, statuses, rates=rates, institution_scope=scope)
-    decisions = {p.program: p.level for p in ev.allocation.picks}
-    false = check_claims(claims, ev.candidates, ev.quotas, decisions, metric=ev.allocation.metric, rates=rates,
-                         institution_scope=scope)
+    rates = plan.rates
+    scope = plan.institution_scope
+    claims = build_claims(ev.candidates, ev.quotas, ev.allocation, statuses, rates=rates, institution_scope=scope,
+                          plan=plan)
+    false = check_claims(claims, ev.candidates, ev.quotas, plan.decisions, metric=ev.allocation.metric, rates=rates,
+                         institution_scope=scope, plan=plan)
     if false:
         raise EngineError("the plan's explanation would claim something untrue (a signalwise bug): "
                           + "; ".join(false[:5]))
@@ -390,22 +441,34 @@ def _no_claim(ev: Evaluation, status: str) -> dict[str, Any]:
                  kind=status).to_json()
 
 
-@dataclass(frozen=True)
 class _Sentences:
-    """Renders every allocation and why-not sentence from the claims (and only from them)."""
+    """Renders every allocation and why-not sentence from the claims (and only from them).
 
-    ev: Evaluation
-    claims: dict[str, Claim]
-    quota_firings: dict[str, Firing]
-    by_output: dict[int, list[Firing]]
-    blocks: dict[str, dict[str, Fact]]
-    precedence_text: dict[str, str]       # program -> why it waits (the rule that put it on the later side)
-    reserve_text: dict[str, str]          # program -> why it was set aside (the soft exclusion)
-    plan: PlanView
+    A report states the same pieces many times (a level's range, a value, a program's left-out sentence
+    in its HOW chain and again in its WHY-NOT): each distinct sentence is filled once per report and reused,
+    keyed by everything it is rendered from, so reuse cannot change a word. (A plain class: one is made per
+    report and never compared, so generated dataclass methods would only add to the module's import.)"""
+
+    def __init__(self, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],
+                 by_output: dict[int, list[Firing]], blocks: dict[str, dict[str, Fact]],
+                 precedence_text: dict[str, str], reserve_text: dict[str, str], plan: PlanView,
+                 quotas: dict[str, LevelQuota]) -> None:
+        self.ev = ev
+        self.claims = claims
+        self.quota_firings = quota_firings
+        self.by_output = by_output
+        self.blocks = blocks
+        self.precedence_text = precedence_text   # program -> why it waits (the rule that put it on the later side)
+        self.reserve_text = reserve_text         # program -> why it was set aside (the soft exclusion)
+        self.plan = plan
+        self.quotas = quotas                     # level -> its quota (the first, as `ev.quotas` lists them)
+        self._templates: dict[str, str] = {}     # message key -> its policy's template
+        self._texts: dict[tuple[Any, ...], str] = {}   # filled sentences, by what they are rendered from
+        self._cited: dict[tuple[str, str | None], tuple[str, str, str | None]] = {}
 
     @classmethod
     def of(cls, ev: Evaluation, claims: dict[str, Claim], quota_firings: dict[str, Firing],
-           by_output: dict[int, list[Firing]]) -> _Sentences:
+           by_output: dict[int, list[Firing]], plan: PlanView) -> _Sentences:
         blocks: dict[str, dict[str, Fact]] = defaultdict(dict)
         for b in ev.store.of_type("level_block"):
             blocks[b["program"]][b["level"]] = b
@@ -421,16 +484,48 @@ class _Sentences:
                 f = by_output.get(int(v["_id"]), [])
                 if f:
                     reserve.setdefault(str(v["program"]), f"“{f[0].rule.title}”, rule {f[0].rule.id}")
-        return cls(ev, claims, quota_firings, by_output, blocks, later, reserve, _plan_view(ev))
+        quotas: dict[str, LevelQuota] = {}
+        for q in ev.quotas:
+            quotas.setdefault(q.level, q)
+        return cls(ev, claims, quota_firings, by_output, blocks, later, reserve, plan, quotas)
 
     # -- pieces
+    def template(self, key: str) -> str:
+        """The policy sentence for `key`: the first policy's that declares it, as `PolicySet.message` finds
+        it (looked up once per report rather than once per sentence)."""
+        text = self._templates.get(key)
+        if text is None:
+            for p in self.ev.policy_set.policies:
+                if key in p.messages:
+                    text = self._templates[key] = p.messages[key]
+                    break
+            else:
+                raise KeyError(f"no policy declares the message '{key}'")
+        return text
+
+    def raw(self, key: str, **values: str) -> str:
+        """`PolicySet.message(key, **values)` (as it reads, not cleaned); `values` are text, so equal values
+        fill the same sentence and each is filled once per report."""
+        memo = ("raw", key, *values.items())
+        text = self._texts.get(memo)
+        if text is None:
+            text = self._texts[memo] = fill_message(self.template(key), dict(values))
+        return text
+
     def msg(self, key: str, **values: Any) -> str:
-        return _clean(self.ev.policy_set.message(key, **values))
+        return _clean(fill_message(self.template(key), values))
 
     def quota(self, level: str) -> LevelQuota | None:
-        return next((q for q in self.ev.quotas if q.level == level), None)
+        return self.quotas.get(level)
 
     def range_text(self, level: str, fit: str) -> str:
+        memo = ("range", level, fit)
+        text = self._texts.get(memo)
+        if text is None:
+            text = self._texts[memo] = self._range_text(level, fit)
+        return text
+
+    def _range_text(self, level: str, fit: str) -> str:
         q = self.quota(level)
         if q is None or not q.ranges:
             return self.msg("range.none")
@@ -442,17 +537,36 @@ class _Sentences:
         metric = self.ev.allocation.metric
         shown = "unknown" if value is None else (fmt_value(round(value, 4)) if metric == "score"
                                                   else f"{value:+.2f}")
-        return self.msg(f"value.{metric}", value=shown)
+        memo = ("value", metric, shown)
+        text = self._texts.get(memo)
+        if text is None:
+            text = self._texts[memo] = self.msg(f"value.{metric}", value=shown)
+        return text
 
     def ids(self, ids: tuple[str, ...] | list[str], limit: int = 4) -> str:
         shown = list(ids)[:limit]
         more = len(ids) - len(shown)
         return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
-    def tie_note(self, cl: Claim) -> str:
-        return self.msg("allocation.tie", ties=self.ids(cl.tied_with)) if cl.tied_with else ""
+    def tie_note(self, tied_with: tuple[str, ...]) -> str:
+        if not tied_with:
+            return ""
+        memo = ("tie", *tied_with)
+        text = self._texts.get(memo)
+        if text is None:
+            text = self._texts[memo] = self.msg("allocation.tie", ties=self.ids(tied_with))
+        return text
 
     def entry(self, key: str, level: str | None, facts: dict[str, Any], text: str) -> dict[str, Any]:
+        rule, policy, source = self.cited(key, level)
+        return {"rule": rule, "policy": policy, "text": text, "source": source, "facts": facts}
+
+    def cited(self, key: str, level: str | None) -> tuple[str, str, str | None]:
+        """The rule, policy and source an allocation entry of `key` at `level` cites (the same for every
+        program with that key and level: worked out once per report)."""
+        hit = self._cited.get((key, level))
+        if hit is not None:
+            return hit
         ps = self.ev.policy_set
         q = self.quota(level or "")
         qf = self.quota_firings.get(q.rule or "") if q else None
@@ -464,8 +578,8 @@ class _Sentences:
         else:
             named = ps.message_source(key)
             source = source_text(ps, named[0], named[1]) if named else None
-        return {"rule": qf.rule.id if qf else f"allocate.{key}", "policy": ps.message_owner(key), "text": text,
-                "source": source, "facts": facts}
+        cited = self._cited[(key, level)] = (qf.rule.id if qf else f"allocate.{key}", ps.message_owner(key), source)
+        return cited
 
     # -- the allocation step of a program's HOW chain
     def allocation_entry(self, pid: str) -> dict[str, Any]:
@@ -477,7 +591,7 @@ class _Sentences:
             count = sum(1 for p in self.ev.allocation.picks if p.level == level and p.fit == fit)
             common = {"a_level": _a_level(level), "level_signal": tier_label(level), "fit": fit,
                       "value_text": self.value_text(cl.value), "count": count,
-                      "range_text": self.range_text(level, fit), "tie_note": self.tie_note(cl)}
+                      "range_text": self.range_text(level, fit), "tie_note": self.tie_note(cl.tied_with)}
             if cl.kind == "spare":
                 why = self.reserve_text.get(pid, "")
                 key = "allocation.spare.required" if cl.others_why == "required" else (
@@ -507,15 +621,29 @@ class _Sentences:
         if cl.kind == "covered":
             owner = self.ev.allocation.covered.get(pid, "")
             return self.entry("allocation.covered", None, facts, self.msg("allocation.covered", covered_by=owner))
-        return self.entry("allocation.left-out", level, facts, self.left_out_text(pid, level, cl.outranked_by,
-                                                                                  cl.held_back_by, cl.waiting, cl))
+        return self.entry("allocation.left-out", level, facts,
+                          self.left_out_text(pid, level, cl.outranked_by, cl.held_back_by, cl.waiting, cl.value,
+                                             cl.tied_with))
 
     def left_out_text(self, pid: str, level: str | None, outranked: tuple[str, ...], held: str | None,
-                      waiting: tuple[str, ...], cl: Claim) -> str:
-        fit = self.plan.candidates[pid].fit
+                      waiting: tuple[str, ...], value: float | None, tied_with: tuple[str, ...]) -> str:
+        """Why `pid` does not hold `level`, from a claim's parts (`value` and `tied_with`: the claim's, at
+        that level). A program's HOW chain and its WHY-NOT state the same one: filled once per report for
+        each distinct set of parts (the value by its text)."""
         if level is None:
             return self.msg("allocation.no-level")
-        common = {"level_signal": tier_label(level), "fit": fit, "value_text": self.value_text(cl.value),
+        value_text = self.value_text(value)
+        memo = ("left-out", pid, level, outranked, held, waiting, value_text, tied_with)
+        text = self._texts.get(memo)
+        if text is None:
+            text = self._texts[memo] = self._left_out_text(pid, level, outranked, held, waiting, value_text,
+                                                           tied_with)
+        return text
+
+    def _left_out_text(self, pid: str, level: str, outranked: tuple[str, ...], held: str | None,
+                       waiting: tuple[str, ...], value_text: str, tied_with: tuple[str, ...]) -> str:
+        fit = self.plan.candidates[pid].fit
+        common = {"level_signal": tier_label(level), "fit": fit, "value_text": value_text,
                   "range_text": self.range_text(level, fit)}
         first = (self.msg("allocation.outranked", others=self.ids(outranked), **common) if outranked
                  else self.msg("allocation.not-signaled", **common))
@@ -532,13 +660,12 @@ class _Sentences:
             second = self.msg("allocation.held.precedence-displaced", **common)
         else:
             second = ""
-        return _clean(f"{first} {second} {self.tie_note(cl) if outranked else ''}")
+        return _clean(f"{first} {second} {self.tie_note(tied_with) if outranked else ''}")
 
 
     # -- WHY-NOT per level
     def why_not(self, pid: str, decision: str, status: str, status_rules: list[str]) -> list[dict[str, Any]]:
         ev = self.ev
-        ps = ev.policy_set
         out: list[dict[str, Any]] = []
         levels = [q.level for q in ev.quotas]
         cl = self.claims.get(pid)
@@ -549,16 +676,16 @@ class _Sentences:
                 continue
             if decision in levels and levels.index(decision) < levels.index(level):
                 out.append({"tier": level, "reason": "stronger-tier", "rule": None,
-                            "text": ps.message("why-not.taken", decision=decision)})
+                            "text": self.raw("why-not.taken", decision=decision)})
                 continue
             if status not in ("eligible", "reserve") or cand is None or cl is None:
                 out.append({"tier": level, "reason": status, "rule": status_rules[0] if status_rules else None,
-                            "text": ps.message("why-not.status", status=status)})
+                            "text": self.raw("why-not.status", status=status)})
                 continue
             if level in blocks:
                 f = self.by_output.get(int(blocks[level]["_id"]), [])
                 out.append({"tier": level, "reason": "blocked", "rule": f[0].rule.id if f else None,
-                            "text": ps.message("why-not.blocked", text=_clean(f[0].text) if f else level)})
+                            "text": self.raw("why-not.blocked", text=_clean(f[0].text) if f else level)})
                 continue
             if cl.kind == "covered":
                 out.append({"tier": level, "reason": "institution", "rule": None,
@@ -570,17 +697,12 @@ class _Sentences:
             entry: dict[str, Any] = {"tier": level, "reason": held or ("outranked" if outranked else "not-signaled"),
                                      "rule": q.rule if q else None,
                                      "text": self.left_out_text(pid, level, outranked, held, waiting,
-                                                                _with_value(cl, plan.value(pid, level)))}
+                                                                plan.value(pid, level), cl.tied_with)}
             if outranked:
                 entry["outranked_by"] = outranked[-1]
                 entry["outranked_by_all"] = list(outranked)
             out.append(entry)
         return out
-
-
-def _with_value(cl: Claim, value: float) -> Claim:
-    from dataclasses import replace
-    return replace(cl, value=value)
 
 
 def _plan_view(ev: Evaluation) -> PlanView:

@@ -68,15 +68,9 @@ def unknown_fields(shortlist: Shortlist) -> dict[str, list[str]]:
     optional = [f for f, spec in props.items() if "default" not in spec and f not in ("id", "name", "state")
                 and not f.startswith("interview_rate_")]
     given = set(shortlist.columns) if shortlist.columns is not None else None
-
-    def unknown(p: dict[str, Any], f: str) -> bool:
-        if p.get(f) is not None:
-            return False
-        if "x-blank" not in props[f]:
-            return True
-        return given is not None and f not in given
-
-    return {p["id"]: [f for f in optional if unknown(p, f)] for p in shortlist.programs}
+    # Whether a field without a value is unknown depends on the field alone: decided once, not per program.
+    can_be_unknown = [f for f in optional if "x-blank" not in props[f] or (given is not None and f not in given)]
+    return {p["id"]: [f for f in can_be_unknown if p.get(f) is None] for p in shortlist.programs}
 
 
 def assumed_columns(shortlist: Shortlist) -> list[str]:

@@ -17,7 +17,7 @@ is not true of the plan is caught before anyone reads it. The claims:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .allocate import value_of
@@ -58,20 +58,35 @@ class Claim:
         return out
 
 
-@dataclass
-class PlanView:
-    """Lookups over one plan, shared by the claim builder and the checker."""
+_Reason = tuple[tuple[str, ...], str | None, tuple[str, ...]]   # (outranked_by, held_back_by, waiting)
 
-    candidates: dict[str, Candidate]
-    quotas: dict[str, LevelQuota]
-    levels: list[str]
-    decisions: dict[str, str]
-    metric: str
-    rates: RateTable | None
-    institution_scope: bool
-    holders: dict[str, str] = field(default_factory=dict)   # institution -> signaled program
-    _signaled: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    _firsts: dict[str, list[tuple[float, str, bool]]] | None = None
+
+class PlanView:
+    """Lookups over one plan, shared by the claim builder and the checker.
+
+    A plain class rather than a dataclass: nothing compares or prints a view, and generating dataclass
+    methods is a measurable part of importing this module on every cold `evaluate`."""
+
+    def __init__(self, candidates: dict[str, Candidate], quotas: dict[str, LevelQuota], levels: list[str],
+                 decisions: dict[str, str], metric: str, rates: RateTable | None, institution_scope: bool) -> None:
+        self.candidates = candidates
+        self.quotas = quotas
+        self.levels = levels
+        self.decisions = decisions
+        self.metric = metric
+        self.rates = rates
+        self.institution_scope = institution_scope
+        self.holders: dict[str, str] = {}   # institution -> signaled program
+        self._signaled: dict[tuple[str, str], list[str]] = {}
+        self._signaled_values: dict[tuple[str, str], list[float]] = {}
+        self._firsts: dict[str, list[tuple[float, str, bool]]] | None = None
+        # Memos of the lookups a report repeats per program and level (the builder, the checker and the
+        # report's WHY-NOT ask the same questions of one plan); a candidate's are kept with it, compared by `is`.
+        self._allowed: dict[str, tuple[Candidate, list[str]]] = {}
+        self._pools: dict[tuple[str, str, bool], list[str]] = {}
+        self._used: dict[str, int] = {}
+        self._waiting: dict[tuple[str, bool], tuple[Candidate, dict[str, list[str]]]] = {}
+        self._reasons: dict[tuple[str, str], tuple[Candidate, _Reason]] = {}
 
     @classmethod
     def of(cls, candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], decisions: Mapping[str, str],
@@ -89,7 +104,19 @@ class PlanView:
         return value_of(self.candidates[p], level, self.metric, self.rates)
 
     def allowed(self, c: Candidate) -> list[str]:
-        return [t for t in self.levels if self.quotas[t].usable > 0 and t not in c.blocked_levels]
+        hit = self._allowed.get(c.program)
+        if hit is not None and hit[0] is c:
+            return hit[1]
+        levels = [t for t in self.levels if self.quotas[t].usable > 0 and t not in c.blocked_levels]
+        self._allowed[c.program] = (c, levels)
+        return levels
+
+    def used(self, level: str) -> int:
+        """How many signals of `level` the plan gives out."""
+        n = self._used.get(level)
+        if n is None:
+            n = self._used[level] = sum(1 for t in self.decisions.values() if t == level)
+        return n
 
     def signaled(self, fit: str, level: str) -> list[str]:
         key = (fit, level)
@@ -98,6 +125,15 @@ class PlanView:
                 (p for p, t in self.decisions.items() if t == level and self.candidates[p].fit == fit),
                 key=lambda p: (-self.value(p, level), p))
         return self._signaled[key]
+
+    def signaled_values(self, fit: str, level: str) -> list[float]:
+        """The values of `signaled(fit, level)` at `level`, in its order (every unsignaled program of the fit
+        is compared with them)."""
+        key = (fit, level)
+        values = self._signaled_values.get(key)
+        if values is None:
+            values = self._signaled_values[key] = [self.value(p, level) for p in self.signaled(fit, level)]
+        return values
 
     def count(self, fit: str, level: str) -> int:
         return len(self.signaled(fit, level))
@@ -110,7 +146,17 @@ class PlanView:
 
     def waiting_first(self, c: Candidate, *, reserve_too: bool) -> dict[str, list[str]]:
         """Per group where `c` is on the later side: first-side programs rated at least as high without a
-        signal (and able to take one), which must be signaled before `c` may be."""
+        signal (and able to take one), which must be signaled before `c` may be (worked out once per
+        program; callers only read the answer)."""
+        key = (c.program, reserve_too)
+        hit = self._waiting.get(key)
+        if hit is not None and hit[0] is c:
+            return hit[1]
+        out = self._waiting_first(c, reserve_too=reserve_too)
+        self._waiting[key] = (c, out)
+        return out
+
+    def _waiting_first(self, c: Candidate, *, reserve_too: bool) -> dict[str, list[str]]:
         if self._firsts is None:
             firsts: dict[str, list[tuple[float, str, bool]]] = {}
             for w in self.candidates.values():
@@ -159,10 +205,12 @@ class PlanView:
 
 def build_claims(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], allocation: Allocation,
                  statuses: Mapping[str, str], *, rates: RateTable | None = None,
-                 institution_scope: bool = False) -> dict[str, Claim]:
-    """One claim per program (statuses: program -> resolved status, for programs that cannot compete)."""
-    decisions = {p.program: p.level for p in allocation.picks}
-    plan = PlanView.of(candidates, quotas, decisions, allocation.metric, rates, institution_scope)
+                 institution_scope: bool = False, plan: PlanView | None = None) -> dict[str, Claim]:
+    """One claim per program (statuses: program -> resolved status, for programs that cannot compete).
+    `plan`: the caller's view of this same plan, if it has one (its lookups are then computed once)."""
+    if plan is None:
+        decisions = {p.program: p.level for p in allocation.picks}
+        plan = PlanView.of(candidates, quotas, decisions, allocation.metric, rates, institution_scope)
     out: dict[str, Claim] = {}
     for c in sorted(candidates, key=lambda c: c.program):
         out[c.program] = _claim(plan, c, statuses.get(c.program, "eligible"))
@@ -175,8 +223,12 @@ def _constrained(plan: PlanView, c: Candidate) -> bool:
 
 
 def _unsignaled_pool(plan: PlanView, fit: str, level: str, *, reserve: bool = False) -> list[str]:
-    return [p for p, c in plan.candidates.items() if p not in plan.decisions and c.fit == fit
-            and (c.eligible or (reserve and c.reserve)) and level in plan.allowed(c)]
+    key = (fit, level, reserve)
+    pool = plan._pools.get(key)
+    if pool is None:
+        pool = plan._pools[key] = [p for p, c in plan.candidates.items() if p not in plan.decisions and c.fit == fit
+                                   and (c.eligible or (reserve and c.reserve)) and level in plan.allowed(c)]
+    return pool
 
 
 def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
@@ -231,12 +283,24 @@ def _claim(plan: PlanView, c: Candidate, status: str) -> Claim:
     return Claim(c.program, metric, value, competed, outranked, held, tied, kind, waiting)
 
 
-def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
-    """Why unsignaled-at-`level` program `c` does not hold `level`: (outranked_by, held_back_by, waiting)."""
+def level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
+    """Why unsignaled-at-`level` program `c` does not hold `level`: (outranked_by, held_back_by, waiting).
+    Worked out once per plan, program and level (a claim and the report's WHY-NOT both ask)."""
+    key = (c.program, level)
+    hit = plan._reasons.get(key)
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    reason = _level_reason(plan, c, level)
+    plan._reasons[key] = (c, reason)
+    return reason
+
+
+def _level_reason(plan: PlanView, c: Candidate, level: str) -> _Reason:
     v = plan.value(c.program, level)
     holders = plan.signaled(c.fit, level)
-    outranked = tuple(p for p in holders if plan.value(p, level) >= v - EPS)
-    lower = [p for p in holders if plan.value(p, level) < v - EPS]
+    values = plan.signaled_values(c.fit, level)
+    outranked = tuple(p for p, w in zip(holders, values, strict=True) if w >= v - EPS)
+    lower = [p for p, w in zip(holders, values, strict=True) if w < v - EPS]
     if c.reserve:
         return outranked, "reserve", ()
     waiting = plan.waiting_first(c, reserve_too=False)
@@ -250,17 +314,19 @@ def level_reason(plan: PlanView, c: Candidate, level: str) -> tuple[tuple[str, .
     lo, hi = q.fit_range(c.fit)
     if q.ranges and len(holders) >= hi:
         return outranked, "range-full", ()
-    used = sum(1 for t in plan.decisions.values() if t == level)
-    if used >= q.count:
+    if plan.used(level) >= q.count:
         return outranked, "other-fits" if not outranked else None, ()
     return outranked, None, ()
 
 
 def check_claims(claims: Mapping[str, Claim], candidates: Sequence[Candidate], quotas: Sequence[LevelQuota],
                  decisions: Mapping[str, str], *, metric: str, rates: RateTable | None = None,
-                 institution_scope: bool = False) -> list[str]:
-    """Every claim that is not true of the plan, as one line each (empty when every claim holds)."""
-    plan = PlanView.of(candidates, quotas, decisions, metric, rates, institution_scope)
+                 institution_scope: bool = False, plan: PlanView | None = None) -> list[str]:
+    """Every claim that is not true of the plan, as one line each (empty when every claim holds).
+    `plan`: a view of this same plan the caller already has (a `PlanView` is a pure function of the
+    candidates, quotas, decisions, metric and rates, so reusing one changes no verdict)."""
+    if plan is None:
+        plan = PlanView.of(candidates, quotas, decisions, metric, rates, institution_scope)
     bad: list[str] = []
     for q in quotas:
         n = sum(1 for t in decisions.values() if t == q.level)
