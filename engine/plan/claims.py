@@ -17,9 +17,9 @@ is not true of the plan is caught before anyone reads it. The claims:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ..records import record
 from .allocate import value_of
 from .outcome import RateTable
 from .quotas import Allocation, Candidate, LevelQuota
@@ -27,7 +27,7 @@ from .quotas import Allocation, Candidate, LevelQuota
 EPS = 1e-9
 
 
-@dataclass(frozen=True)
+@record
 class Claim:
     program: str
     metric: str
