@@ -42,8 +42,9 @@ def make_fact(ftype: str, values: dict[str, Any]) -> Fact:
 
 def content_key(fact: Fact) -> tuple[tuple[str, Any], ...]:
     """Hashable identity of a fact's content (lists become tuples; bookkeeping keys ignored)."""
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                        for k, v in fact.items() if k not in INTERNAL))
+    items = [(k, tuple(v) if isinstance(v, list) else v) for k, v in fact.items() if k not in INTERNAL]
+    items.sort()  # keys are unique: only they are compared
+    return tuple(items)
 
 
 @dataclass
@@ -65,8 +66,9 @@ class FactStore:
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""
         key = content_key(fact)
-        if key in self.by_key:
-            return self.by_key[key], False
+        known = self.by_key.get(key)
+        if known is not None:
+            return known, False
         fid = len(self.facts)
         stored = {**fact, "_id": fid}
         self.facts.append(stored)
