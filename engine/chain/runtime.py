@@ -410,9 +410,6 @@ class Runtime:
         # untrusted input and runs in an engine process that can be stopped (`_Worker`).
         self.untrusted = _untrusted(ps)
         self._rules = {r.id: r for s in self.stages.values() for r in s.rules}
-        actions: dict[str, Any] = {r.id: self._make_action(r) for r in self._rules.values()}
-        actions[SESSION_RULE] = lambda matched: None
-        self._actions = actions
         self._plans = {r.id: _plan(r) for r in self._rules.values()}
         # Divisions whose divisor a fact of a given type decides, per ruleset: checked before asserting.
         self._divisions: dict[str, dict[str, list[_Division]]] = {}
@@ -436,17 +433,6 @@ class Runtime:
                     raise EngineError(f"the rules engine rejected the compiled policies in stage '{stage.name}' "
                                       f"({_names(part.rules)}): {exc}") from None
 
-    def _make_action(self, rule: Rule) -> Any:
-        def action(matched: dict[str, Any]) -> None:
-            session = self._session
-            if session is None:  # pragma: no cover - only if durable fires outside evaluate()
-                return
-            try:
-                self._fire(session, rule, matched)
-            except BaseException as exc:  # recorded and re-raised after the engine call returns
-                session.errors.append((rule, exc))
-        return action
-
     def _run_agenda(self, ruleset: _Ruleset, state_handle: int) -> None:
         """Fire the activations an assertion created, straight from the C core.
 
@@ -460,9 +446,15 @@ class Runtime:
             return
         state = result[0]
         message = result[1]
+        session, rules = self._session, self._rules
         while message:
             ((name, matched),) = json.loads(message).items()
-            self._actions[name](matched)
+            if name != SESSION_RULE and session is not None:  # the session's opening rule does nothing
+                rule = rules[name]
+                try:
+                    self._fire(session, rule, matched)
+                except BaseException as exc:  # recorded and re-raised after the engine call returns
+                    session.errors.append((rule, exc))
             durable_rules_engine.update_state(handle, state)
             message = durable_rules_engine.complete_and_start_action(handle, state_handle)
 
