@@ -20,30 +20,34 @@ INTERNAL = ("_id", "_salt", "sid")
 def make_fact(ftype: str, values: dict[str, Any]) -> Fact:
     """Flatten nested values into a fact of type `ftype`; drop absent (None) values."""
     out: Fact = {TYPE_KEY: ftype}
+    _put(out, "", values)
+    return out
 
-    def put(prefix: str, value: Any) -> None:
+
+def _put(out: Fact, prefix: str, values: dict[str, Any]) -> None:
+    # One call per nested mapping, not per value: a shortlist's program facts are built at every run.
+    for k, value in values.items():
         if value is None:
-            return
+            continue
+        path = f"{prefix}.{k}" if prefix else k
         if isinstance(value, dict):
-            for k, v in value.items():
-                put(f"{prefix}.{k}" if prefix else k, v)
-            return
-        key = flat(prefix)
+            _put(out, path, value)
+            continue
+        key = flat(path)
         if isinstance(value, list):
             out[key] = list(value)
             out[f"{key}__count"] = len(value)
             for item in value:
-                out[member_key(prefix, item)] = True
-            return
+                out[member_key(path, item)] = True
+            continue
         out[key] = value
-    put("", values)
-    return out
 
 
 def content_key(fact: Fact) -> tuple[tuple[str, Any], ...]:
     """Hashable identity of a fact's content (lists become tuples; bookkeeping keys ignored)."""
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                        for k, v in fact.items() if k not in INTERNAL))
+    items = [(k, tuple(v) if isinstance(v, list) else v) for k, v in fact.items() if k not in INTERNAL]
+    items.sort()  # keys are unique: only they are compared
+    return tuple(items)
 
 
 @dataclass
@@ -65,8 +69,9 @@ class FactStore:
     def add(self, fact: Fact) -> tuple[int, bool]:
         """Store a fact; return (id, is_new). Identical content returns the existing id."""
         key = content_key(fact)
-        if key in self.by_key:
-            return self.by_key[key], False
+        known = self.by_key.get(key)
+        if known is not None:
+            return known, False
         fid = len(self.facts)
         stored = {**fact, "_id": fid}
         self.facts.append(stored)

@@ -35,6 +35,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import durable_rules_engine
@@ -180,19 +181,34 @@ def _payload(store: FactStore, fact: Fact, sid: str, ruleset: str = "", keep: fr
     `keep`: the names the ruleset's conditions mention (`_mentioned`); other fields are left out (a
     ruleset cannot test what it does not name, and actions read the stored fact, not the engine's copy).
     The JSON is `encode(...)` of that dict, each fact's part written once per ruleset and evaluation
-    (a fact is asserted into every ruleset that consumes it), with `, "sid": "..."}` added."""
+    (a fact is asserted into every ruleset that consumes it), with `, "sid": "..."}` added. The dict is
+    a `_Payload` carrying that JSON, ready for `_Ruleset.assert_fact` (built once, not copied again)."""
     seen = fact if keep is None else {k: v for k, v in fact.items() if k in keep}
-    payload = {**seen, "sid": sid}
     fid = fact.get("_id")
     if type(fid) is not int or not 0 <= fid < len(store.facts) or store.facts[fid] is not fact:
-        return payload, encode(payload)  # not a stored fact: nothing to remember it by
+        return _fresh(seen, sid)  # not a stored fact: nothing to remember it by
     key = (ruleset, fid)
     text = store.encoded.get(key)
     if text is None:
         if "sid" in seen or not seen or not _plain(seen):
-            return payload, encode(payload)
+            return _fresh(seen, sid)
         text = store.encoded[key] = _dumps(seen)
-    return payload, f'{text[:-1]}, "sid": {_dumps(sid)}}}'
+    text = f"{text[:-1]}, \"sid\": {_sid_json(sid)}}}"
+    payload = _Payload(seen, text)
+    payload["sid"] = sid
+    return payload, text
+
+
+def _fresh(seen: Fact, sid: str) -> tuple[Fact, str]:
+    payload = {**seen, "sid": sid}
+    text = encode(payload)
+    return _Payload(payload, text), text
+
+
+@lru_cache(maxsize=64)
+def _sid_json(sid: str) -> str:
+    """A session id as JSON (the same few ids for all the assertions of a stage)."""
+    return _dumps(sid)
 
 
 def _mentioned(definition: Any, out: set[str] | None = None) -> set[str]:
@@ -347,6 +363,38 @@ def _show_value(value: Any) -> str:
     return json.dumps(value)
 
 
+_LITERAL, _REF, _COMPUTED = 0, 1, 2  # kinds of an assertion value in `_AssertStep`
+
+
+@dataclass(frozen=True)
+class _AssertStep:
+    """An `Assertion` worked out once per runtime: each value is (key, kind, a, b): a literal (`a`), a
+    reference to field `b` of alias `a`, or a computation (`a`, left to `eval_value`)."""
+
+    fact: str
+    values: tuple[tuple[str, int, Any, Any], ...]
+
+
+def _plan(rule: Rule) -> tuple[_AssertStep | FindingAction, ...]:
+    """A rule's actions as `_fire` runs them, so a firing does not classify values or flatten field
+    names again (a rule fires hundreds of times in one evaluation)."""
+    steps: list[_AssertStep | FindingAction] = []
+    for act in rule.actions:
+        if isinstance(act, Assertion):
+            values: list[tuple[str, int, Any, Any]] = []
+            for key, value in dict(act.values).items():  # a key given twice: its last value, as before
+                if isinstance(value, tuple) and value and value[0] == "ref":
+                    values.append((key, _REF, value[1], flat(value[2])))
+                elif isinstance(value, tuple) and value and value[0] in ("add", "sub", "mul", "div"):
+                    values.append((key, _COMPUTED, value, None))
+                else:
+                    values.append((key, _LITERAL, value, None))
+            steps.append(_AssertStep(act.fact, tuple(values)))
+        elif isinstance(act, FindingAction):
+            steps.append(act)
+    return tuple(steps)
+
+
 class Runtime:
     """Compiled rulesets for one policy set, evaluated one isolated session at a time."""
 
@@ -362,9 +410,7 @@ class Runtime:
         # untrusted input and runs in an engine process that can be stopped (`_Worker`).
         self.untrusted = _untrusted(ps)
         self._rules = {r.id: r for s in self.stages.values() for r in s.rules}
-        actions: dict[str, Any] = {r.id: self._make_action(r) for r in self._rules.values()}
-        actions[SESSION_RULE] = lambda matched: None
-        self._actions = actions
+        self._plans = {r.id: _plan(r) for r in self._rules.values()}
         # Divisions whose divisor a fact of a given type decides, per ruleset: checked before asserting.
         self._divisions: dict[str, dict[str, list[_Division]]] = {}
         for stage in self.stages.values():
@@ -387,17 +433,6 @@ class Runtime:
                     raise EngineError(f"the rules engine rejected the compiled policies in stage '{stage.name}' "
                                       f"({_names(part.rules)}): {exc}") from None
 
-    def _make_action(self, rule: Rule) -> Any:
-        def action(matched: dict[str, Any]) -> None:
-            session = self._session
-            if session is None:  # pragma: no cover - only if durable fires outside evaluate()
-                return
-            try:
-                self._fire(session, rule, matched)
-            except BaseException as exc:  # recorded and re-raised after the engine call returns
-                session.errors.append((rule, exc))
-        return action
-
     def _run_agenda(self, ruleset: _Ruleset, state_handle: int) -> None:
         """Fire the activations an assertion created, straight from the C core.
 
@@ -411,9 +446,15 @@ class Runtime:
             return
         state = result[0]
         message = result[1]
+        session, rules = self._session, self._rules
         while message:
             ((name, matched),) = json.loads(message).items()
-            self._actions[name](matched)
+            if name != SESSION_RULE and session is not None:  # the session's opening rule does nothing
+                rule = rules[name]
+                try:
+                    self._fire(session, rule, matched)
+                except BaseException as exc:  # recorded and re-raised after the engine call returns
+                    session.errors.append((rule, exc))
             durable_rules_engine.update_state(handle, state)
             message = durable_rules_engine.complete_and_start_action(handle, state_handle)
 
@@ -421,22 +462,32 @@ class Runtime:
         s.count += 1
         if s.count > s.bound:
             raise _Runaway()
+        facts = s.store.facts
         matched_ids = {alias: int(f["_id"]) for alias, f in raw.items() if "_id" in f}
-        matched = {alias: s.store.get(fid) for alias, fid in matched_ids.items()}
+        matched = {alias: facts[fid] for alias, fid in matched_ids.items()}
         outputs: list[int] = []
         findings: list[dict[str, Any]] = []
         text = render(rule.because, matched)
-        for act in rule.actions:
-            if isinstance(act, Assertion):
-                values = {k: eval_value(v, matched) for k, v in act.values}
-                fact: Fact = {TYPE_KEY: act.fact, **{k: v for k, v in values.items() if v is not None}}
+        for step in self._plans[rule.id]:
+            if isinstance(step, _AssertStep):
+                fact: Fact = {TYPE_KEY: step.fact}
+                for key, kind, a, b in step.values:
+                    if kind == _LITERAL:
+                        value = a
+                    elif kind == _REF:
+                        source = matched.get(a)
+                        value = source.get(b) if source else None
+                    else:
+                        value = eval_value(a, matched)
+                    if value is not None:
+                        fact[key] = value
                 fact["rule"] = rule.id
                 fid, new = s.store.add(fact)
                 outputs.append(fid)
                 if new:
-                    s.queue.append(s.store.get(fid))
-            elif isinstance(act, FindingAction):
-                findings.append({"level": act.level, "program": eval_value(act.program, matched)})
+                    s.queue.append(facts[fid])
+            else:
+                findings.append({"level": step.level, "program": eval_value(step.program, matched)})
         s.firings.append(Firing(rule, matched_ids, outputs, text, findings, seq=len(s.firings)))
 
     # ------------------------------------------------------------ one stage
@@ -476,7 +527,7 @@ class Runtime:
                     code, handle = ruleset.assert_fact({TYPE_KEY: SESSION_FACT, "sid": sid})
                     self._run_agenda(ruleset, handle)
                 # Facts tested under `not` go first: negation is not re-checked after later assertions.
-                initial = [f for f in store.facts if f[TYPE_KEY] in stage.consumes]
+                initial = [f for ftype in stage.consumes for f in store.by_type.get(ftype, ())]
                 initial.sort(key=lambda f: (f[TYPE_KEY] not in stage.negated, f["_id"]))
                 for fact in initial:
                     self._assert_everywhere(session, opened, fact, progress)
@@ -519,8 +570,7 @@ class Runtime:
         ruleset.delete_state(sid)
 
     def _assert(self, s: _Session, part: CompiledPart, ruleset: _Ruleset, sid: str, fact: Fact) -> None:
-        seen, text = _payload(s.store, fact, sid, part.ruleset, self._keep.get(part.ruleset))
-        payload: Fact = _Payload(seen, text)
+        payload, _ = _payload(s.store, fact, sid, part.ruleset, self._keep.get(part.ruleset))
         for salt in range(4):
             if salt:
                 payload = {**payload, "_salt": salt}  # a plain dict: encoded afresh

@@ -159,26 +159,63 @@ def compile_stages(ps: PolicySet) -> tuple[CompiledStage, ...]:
     """One durable-rules ruleset per rules-stage, named by the policy-set hash."""
     key = policy_set_key(ps)
     rules = all_rules(ps)
-    out = []
+    staged = []
     for stage in ps.stages:
         if stage.kind != "rules":
             continue
         stage_rules = tuple(r for r in rules if r.phase == stage.name)
-        compiled = {r.id: _rule_durable(r) for r in stage_rules}
+        staged.append((stage.name, stage_rules, {r.id: _rule_durable(r) for r in stage_rules}))
+    splits = _partitions([[(r.id, compiled[r.id]) for r in stage_rules] for _, stage_rules, compiled in staged])
+    out = []
+    for (stage_name, stage_rules, compiled), groups in zip(staged, splits, strict=True):
         definition = {**compiled, SESSION_RULE: _SESSION_DEFINITION}
-        groups = partition((r.id, compiled[r.id]) for r in stage_rules)
         by_id = {r.id: r for r in stage_rules}
-        name = f"signalwise-{key}-{stage.name}"
+        name = f"signalwise-{key}-{stage_name}"
         parts = tuple(_part(f"{name}-{i + 1}" if len(groups) > 1 else name,
                             tuple(by_id[rid] for rid in group), compiled)
                       for i, group in enumerate(groups))
         out.append(CompiledStage(
-            name=stage.name, ruleset=name, rules=stage_rules, definition=definition,
+            name=stage_name, ruleset=name, rules=stage_rules, definition=definition,
             consumes=frozenset(p.fact for r in stage_rules for p in r.patterns),
             negated=frozenset(p.fact for r in stage_rules for p in r.patterns if p.negated),
             parts=parts,
         ))
     return tuple(out)
+
+
+def _partitions(stages: list[list[tuple[str, dict[str, Any]]]]) -> list[list[list[str]]]:
+    """`capacity.partition` of each stage's rules, kept in the policy cache across runs.
+
+    The split is a pure function of the rules' durable-rules JSON (and the code, part of every cache key),
+    so the entry is keyed by exactly that JSON; modelling the alpha networks is most of a cold compile.
+    An entry is used only if it splits each stage's very rule ids, in order, into non-empty groups;
+    anything else is ignored and the split is computed again."""
+    from . import cache as policy_cache
+
+    try:
+        material: bytes | None = json.dumps(stages, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        material = None
+    if material is not None:
+        cached = policy_cache.lookup_derived("partitions", material)
+        if _splits(cached, stages):
+            return cached
+    out = [partition(rules) for rules in stages]
+    if material is not None:
+        policy_cache.store_derived("partitions", material, out)
+    return out
+
+
+def _splits(groups: Any, stages: list[list[tuple[str, dict[str, Any]]]]) -> bool:
+    """Does `groups` split every stage's rule ids, in their order, into non-empty groups?"""
+    if not isinstance(groups, list) or len(groups) != len(stages):
+        return False
+    for split, rules in zip(groups, stages, strict=True):
+        if not isinstance(split, list) or not all(isinstance(g, list) and g for g in split):
+            return False
+        if [rid for g in split for rid in g] != [rid for rid, _ in rules]:
+            return False
+    return True
 
 
 # durable-rules crashes (segfault) deleting a session in which no action ever fired, so every session

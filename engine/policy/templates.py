@@ -42,11 +42,18 @@ def _compiled(template: str) -> tuple[tuple[str, str | None, str | None, str | N
 
 def render(template: str, matched: dict[str, dict[str, Any]]) -> str:
     """Replace `{alias.field}` with the matched value; unknown references render as 'unknown'."""
+    parts = _compiled(template)
+    if len(parts) == 1:
+        return parts[0][0]
     out = []
-    for literal, alias, key, spec in _compiled(template):
+    for literal, alias, key, spec in parts:
         out.append(literal)
         if alias is not None:
-            out.append(fmt_value((matched.get(alias) or {}).get(key or ""), spec))
+            value = (matched.get(alias) or {}).get(key or "")
+            # Text and whole numbers without a format read as themselves (most references): `fmt_value`'s
+            # answer without the call (a rule's sentence is rendered at every firing).
+            kind = type(value)
+            out.append(str(value) if spec is None and (kind is str or kind is int) else fmt_value(value, spec))
     return "".join(out)
 
 
