@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,10 @@ from .policy.compiler import TYPE_KEY, policy_set_key
 from .policy.messages import tier_label
 from .policy.model import Aggregate, PolicySet, Resolution
 from .policy.specialties import resolve_specialty
+from .records import record
 
 
-@dataclass(frozen=True)
+@record
 class Request:
     profile: str
     programs: str
@@ -42,7 +43,7 @@ class Request:
     strategy: str = "guide"      # guide: the applicant's preferences; gain: expected interviews (needs rates)
 
 
-@dataclass
+@record(frozen=False)
 class ResolutionOutcome:
     resolution: Resolution
     key: str | None
@@ -53,7 +54,7 @@ class ResolutionOutcome:
     default: bool
 
 
-@dataclass
+@record(frozen=False)
 class Optimization:
     """The interview-rate side of an evaluation: the rates known, and under strategy "gain" the plan's
     description and what each signal buys. Under strategy "guide" the rates never choose a program; they
@@ -65,7 +66,7 @@ class Optimization:
     explanation: dict[str, list[dict[str, Any]]]
 
 
-@dataclass
+@record(frozen=False)
 class Evaluation:
     request: Request
     profile: Profile

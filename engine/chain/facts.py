@@ -7,10 +7,11 @@ fields also get companion membership keys so rules can test `contains` / `not_co
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ..policy.compiler import RESERVED, TYPE_KEY, flat, member_key
+from ..records import record
 
 Fact = dict[str, Any]
 ID_KEY = RESERVED["id"]  # where a fact keeps its `id` field (e.g. a program's id)
@@ -50,7 +51,7 @@ def content_key(fact: Fact) -> tuple[tuple[str, Any], ...]:
     return tuple(items)
 
 
-@dataclass
+@record(frozen=False)
 class FactStore:
     """All facts of one evaluation, in assertion order, with de-duplication of identical content."""
 

@@ -20,21 +20,16 @@ durable-rules has silent failure modes (see docs/architecture.md); this module t
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import json
 import math
-import mmap
 import os
-import pickle
-import select
-import signal
 import struct
 import threading
 import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +49,7 @@ from ..policy.compiler import (
 from ..policy.model import AnyOf, Assertion, FindingAction, Pattern, PolicySet, Rule, Test
 from ..policy.templates import render
 from ..policy.values import MAX_MAGNITUDE, arithmetic, refs
+from ..records import record
 from .conditions import check, referenced_fields
 from .facts import Fact, FactStore
 
@@ -79,7 +75,7 @@ _RESULT_OK, _NOT_HANDLED, _OBSERVED, _DEFERRED = 0, 1, 2, 3
 _INPROCESS_ENV = "SIGNALWISE_ENGINE_INPROCESS"
 
 
-@dataclass
+@record(frozen=False)
 class Firing:
     """One rule firing: what it matched, what it concluded, and its sentence."""
 
@@ -91,7 +87,7 @@ class Firing:
     seq: int = 0
 
 
-@dataclass
+@record(frozen=False)
 class _Session:
     store: FactStore
     stage: CompiledStage
@@ -273,7 +269,7 @@ def eval_value(value: Any, matched: dict[str, Fact]) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@record
 class _Division:
     """A division in a rule's condition whose divisor reads fields of one fact (`policy.check` requires it)."""
 
@@ -366,7 +362,7 @@ def _show_value(value: Any) -> str:
 _LITERAL, _REF, _COMPUTED = 0, 1, 2  # kinds of an assertion value in `_AssertStep`
 
 
-@dataclass(frozen=True)
+@record
 class _AssertStep:
     """An `Assertion` worked out once per runtime: each value is (key, kind, a, b): a literal (`a`), a
     reference to field `b` of alias `a`, or a computation (`a`, left to `eval_value`)."""
@@ -686,6 +682,8 @@ class _Progress:
     _FORMAT = "qqq"
 
     def __init__(self) -> None:
+        import mmap
+
         self._mem = mmap.mmap(-1, struct.calcsize(self._FORMAT))
         self.stage = -1
         self.set(-1, -1, -1)
@@ -738,6 +736,13 @@ class _Worker:
 
     @classmethod
     def start(cls, runtime: Runtime) -> _Worker:
+        # What the engine process needs, imported here (before the fork), not with this module: an
+        # evaluation of the bundled policies never starts one.
+        import faulthandler  # noqa: F401
+        import pickle  # noqa: F401
+        import select  # noqa: F401
+        import signal  # noqa: F401
+
         while len(cls.live) >= cls.MAX_WORKERS:
             cls.live[0].close()
         progress = _Progress()
@@ -770,6 +775,8 @@ class _Worker:
         return worker
 
     def run(self, stage: CompiledStage, store: FactStore, firings: list[Firing], bound: int) -> None:
+        import pickle
+
         deadline = store.started + ENGINE_WALL_SECONDS
         stage_index = list(self.runtime.stages).index(stage.name)
         if store.engine != self.evaluation or not self.evaluation:
@@ -865,6 +872,8 @@ class _Timeout(Exception):
 
 def _kill(pid: int) -> int:
     """Stop an engine process (if it still runs) and reap it; return its wait status."""
+    import signal
+
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
     try:
@@ -875,6 +884,8 @@ def _kill(pid: int) -> int:
 
 
 def _death(status: int) -> str:
+    import signal
+
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGFPE:
@@ -906,6 +917,8 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _read_exactly(fd: int, n: int, check: Callable[[], None] | None) -> bytes | None:
+    import select
+
     chunks: list[bytes] = []
     while n:
         if check is not None:
@@ -949,6 +962,10 @@ def _serve(runtime: Runtime, requests: int, replies: int, progress: _Progress) -
     It holds the facts and firings of the evaluation it serves; a request for another evaluation
     starts from the facts it carries. It exits when the caller closes the pipe or after an error.
     """
+    import faulthandler  # (all three already imported by _Worker.start, before the fork)
+    import pickle
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops the engine at once, even inside C
     faulthandler.disable()  # a crash here is reported by the caller, never as a traceback dump
     runtime._lock = threading.Lock()  # forked while the caller held it; this process has one thread

@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import record
+
 # The C core's own limits (src/rules/rules.h, rete.h, events.c of durable-rules 2.0.28).
 C_HASH_SLOTS = 512
 C_ABSENT_SLOTS = 128
@@ -59,7 +61,7 @@ class _Node:
     dirty: bool = True
 
 
-@dataclass
+@record(frozen=False)
 class Usage:
     """The largest counts in one ruleset: children of one node, joins on one node, stack, sequence."""
 

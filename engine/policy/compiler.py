@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from ..records import record
 from .capacity import partition
 from .model import AnyOf, Assertion, Pattern, PolicySet, QuotaTable, Rule, Test
 
@@ -34,7 +34,7 @@ def member_key(field: str, item: Any) -> str:
     return f"{flat(field)}__has__{token}"
 
 
-@dataclass(frozen=True)
+@record
 class CompiledPart:
     """One durable-rules ruleset: all of a stage's rules, or a share of them (see `capacity`)."""
 
@@ -45,7 +45,7 @@ class CompiledPart:
     negated: frozenset[str]     # fact types tested under `not`
 
 
-@dataclass(frozen=True)
+@record
 class CompiledStage:
     name: str
     ruleset: str
