@@ -114,7 +114,31 @@ def encode(value: Any) -> str:
     return _encode(value)
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), one encoder
+def _json_functions() -> tuple[Any, Any]:
+    """`json.dumps(v, ensure_ascii=False)` and `json.loads(text)` for the thousands of facts and activations
+    one evaluation passes through the C core, calling the json module's C encoder and scanner directly
+    (its Python wrappers around them cost as much again; there is no circular value to check for)."""
+    import json.encoder
+    from json.decoder import JSONDecoder
+    from json.encoder import JSONEncoder, encode_basestring
+
+    scan = getattr(JSONDecoder(), "scan_once")  # noqa: B009 - not in the type stubs
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # noqa: B009
+    if c_make_encoder is None:  # pragma: no cover - an interpreter without the json C speedups
+        return JSONEncoder(ensure_ascii=False).encode, json.loads
+    encoder = c_make_encoder(None, JSONEncoder(ensure_ascii=False).default, encode_basestring, None, ": ", ", ",
+                             False, False, True)
+
+    def dumps(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    def loads(text: str) -> Any:
+        return scan(text, 0)[0]
+
+    return dumps, loads
+
+
+_dumps, _loads = _json_functions()
 
 
 def _plain(value: Any) -> bool:
@@ -444,7 +468,7 @@ class Runtime:
         message = result[1]
         session, rules = self._session, self._rules
         while message:
-            ((name, matched),) = json.loads(message).items()
+            ((name, matched),) = _loads(message).items()
             if name != SESSION_RULE and session is not None:  # the session's opening rule does nothing
                 rule = rules[name]
                 try:
