@@ -7,14 +7,27 @@ expected. Writers never leave a half-written file and never overwrite one of the
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import stat
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from ..errors import InputError, Problem
 
 MAX_INPUT_BYTES = 5 * 1024 * 1024  # documented in docs/reliability.md
+
+
+@cache
+def package_dir(package: str) -> Path:
+    """The folder of one of signalwise's data packages (`signalwise.schemas`, `signalwise.policies`).
+
+    signalwise is installed as files (a wheel or an editable install), never zipped, so its data is
+    read straight from the package's folder: `importlib.resources` would do the same here, after
+    importing about a dozen more modules on every cold start."""
+    module = importlib.import_module(package)
+    return Path(module.__file__ or "").resolve().parent
 
 
 def read_text(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> str:

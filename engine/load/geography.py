@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
+from .files import package_dir
 from .yamlsafe import load_yaml_text
 
 
 @cache
 def _table() -> dict[str, tuple[str, str]]:
-    text = files("signalwise.policies").joinpath("reference", "us-census.yaml").read_text(encoding="utf-8")
+    text = (package_dir("signalwise.policies") / "reference" / "us-census.yaml").read_text(encoding="utf-8")
     data, _ = load_yaml_text(text, "policies/reference/us-census.yaml")
     out: dict[str, tuple[str, str]] = {}
     for division, info in data["divisions"].items():

@@ -7,10 +7,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
-from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
+from .files import package_dir
 from .yamlsafe import Path, dotted
 
 if TYPE_CHECKING:  # jsonschema is imported only when something must be validated the slow way
@@ -24,7 +24,7 @@ SCHEMA_NAMES = ("profile", "program", "programs", "policy", "report", "policy-te
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """Return a bundled JSON Schema by short name (e.g. `profile`)."""
-    text = files("signalwise.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    text = (package_dir("signalwise.schemas") / f"{name}.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

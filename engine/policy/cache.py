@@ -6,8 +6,8 @@ document and its source positions, keyed by the SHA-256 of
 
 - the policy file's exact text,
 - every JSON Schema in `schemas/`,
-- the source of every engine module (the YAML loader, the schema and semantic checks, this module) and the
-  signalwise version,
+- every engine module (the YAML loader, the schema and semantic checks, this module), by name, size and
+  modification time as CPython's bytecode cache judges a module, and the signalwise version,
 
 so a changed policy file, schema, loader or version never finds an old entry. It works the same for the
 bundled policies and for any `--policies` folder, because the key is the file's content, not its path.
@@ -33,11 +33,12 @@ import json
 import os
 import tempfile
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import signalwise.engine as _engine
+
+from ..load.files import package_dir
 
 CACHE_ENV = "SIGNALWISE_CACHE_DIR"
 NO_CACHE_ENV = "SIGNALWISE_NO_CACHE"
@@ -64,16 +65,33 @@ def cache_root() -> Path:
 
 @cache
 def code_digest() -> str:
-    """SHA-256 of the schemas, the source of every engine module and the version: part of every key."""
+    """SHA-256 of the schemas, the engine's modules and the version: part of every key.
+
+    The schemas count by content. An engine module counts by its name, size and modification time, the
+    test CPython itself uses to decide that a module's cached bytecode is stale: reading and hashing
+    every module's source on every cold start cost more than the cache saved on some commands."""
     h = hashlib.sha256(f"{FORMAT}\n{VERSION}\n".encode())
-    schemas = files("signalwise.schemas")
-    for entry in sorted(schemas.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    schemas = package_dir("signalwise.schemas")
+    for path in sorted(schemas.glob("*.json")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     here = Path(_engine.__file__).resolve().parent  # the whole engine package, whatever module this is
-    for path in sorted(here.rglob("*.py")):
-        h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel, size, mtime in sorted(_modules(str(here), "")):
+        h.update(f"{rel}\0{size}\0{mtime}\0".encode())
     return h.hexdigest()
+
+
+def _modules(folder: str, prefix: str) -> list[tuple[str, int, int]]:
+    """(path relative to the engine, size, mtime in ns) of every module under `folder`."""
+    out: list[tuple[str, int, int]] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    out.extend(_modules(entry.path, f"{prefix}{entry.name}/"))
+            elif entry.name.endswith(".py"):
+                st = entry.stat()
+                out.append((prefix + entry.name, st.st_size, st.st_mtime_ns))
+    return out
 
 
 def entry_key(text: str, kind: str = "policy") -> str:

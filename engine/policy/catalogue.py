@@ -13,10 +13,10 @@ import re
 from collections import Counter
 from dataclasses import astuple
 from functools import cache
-from importlib.resources import as_file, files
 from pathlib import Path
 
 from ..errors import InputError, PolicyError, Problem
+from ..load.files import package_dir
 from ..records import record
 from .loader import load_policy_file
 from .model import Policy, PolicySet
@@ -31,8 +31,7 @@ MAX_SUITE_BYTES = 1024 * 1024
 def bundled_root() -> Path:
     """Filesystem path of the bundled policies (package data); asked for by every name a report gives a
     policy file, so looked up once per process."""
-    with as_file(files("signalwise.policies")) as path:
-        return Path(path)
+    return package_dir("signalwise.policies")
 
 
 @cache
