@@ -50,10 +50,14 @@ class _Heads(dict[Any, str]):
 
 
 def render(report: dict[str, Any], verbose: bool = False) -> str:
+    """The report's canonical JSON text. The key-head caches live for one render, so they hold only this
+    report's keys; nesting deeper than `_DEPTHS` (an IndexError) goes to `json.dumps` like any other case
+    the writer does not take."""
     try:
         parts: list[str] = []
-        _write(report, 0, parts, [])
-        return "".join(parts) + "\n"
+        _write(report, 0, parts, [_Heads(depth) for depth in range(_DEPTHS)])
+        parts.append("\n")
+        return "".join(parts)
     except (_Fallback, RecursionError, IndexError):
         return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -78,8 +82,6 @@ def _write(value: Any, depth: int, out: list[str], heads_by_depth: list[_Heads])
         if not value:
             out.append("{}")
             return
-        while len(heads_by_depth) <= depth:
-            heads_by_depth.append(_Heads(len(heads_by_depth)))
         heads = heads_by_depth[depth]
         first = len(out)
         for key in sorted(value):
