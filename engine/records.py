@@ -2,8 +2,8 @@
 
 Every CLI run starts cold, and on CPython 3.11 to 3.13 `@dataclass(frozen=True)` writes and compiles six
 methods per class (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`): with about
-ninety classes that was the largest single cost of importing signalwise (≈60 ms of a ≈700 ms evaluate,
-docs/performance.md). A record lets `dataclasses` write the `__init__` only (the one method whose speed
+eighty classes that was the largest single cost of importing signalwise (measured at about 60 ms of a
+700 ms cold evaluate). A record lets `dataclasses` write the `__init__` only (the one method whose speed
 matters, since it runs for every instance) and shares the rest as plain functions that read the class's
 fields, so a record behaves as the dataclass it replaces:
 
