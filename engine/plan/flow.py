@@ -46,9 +46,9 @@ class Network:
     def arc(self, tail: int, head: int, cap: int, cost: int) -> int:
         """Add an arc (and its zero-capacity reverse); the arc's index."""
         a = len(self.head)
-        self.head += [head, tail]
-        self.cap += [cap, 0]
-        self.cost += [cost, -cost]
+        self.head.extend((head, tail))
+        self.cap.extend((cap, 0))
+        self.cost.extend((cost, -cost))
         self.out[tail].append(a)
         self.out[head].append(a + 1)
         return a
@@ -58,47 +58,59 @@ class Network:
         return self.cap[a ^ 1]
 
     def min_cost_flow(self, source: int, sink: int) -> int:
-        """Augment cheapest paths while they cost less than nothing; the total packed cost."""
+        """Augment cheapest paths while they cost less than nothing; the total packed cost.
+
+        Each round is the same FIFO Bellman-Ford queue over the arcs in the order they were added, so the
+        path it picks among equally cheap ones (and hence the plan) never depends on how fast it runs; the
+        speed comes from reading each node's arcs as prebuilt (arc, head, cost) triples, a sentinel for
+        "not reached" that every real distance beats, and locals instead of attribute look-ups.
+        """
         total = 0
         n = len(self.out)
+        cap = self.cap
+        head = self.head
+        cost_of = self.cost
+        adj = [[(a, head[a], cost_of[a]) for a in arcs] for arcs in self.out]
+        # "Not reached": above any distance the queue can set. A node's first distance extends its finder's
+        # by one arc along a breadth-first tree of depth < n, and distances only fall after that, so every
+        # distance is within n arcs' worth of the largest |cost| of zero.
+        unreached = 1 << (max((abs(c).bit_length() for c in cost_of), default=0) + n.bit_length() + 1)
         while True:
-            dist: list[int | None] = [None] * n
+            dist = [unreached] * n
             via = [-1] * n
-            queued = [False] * n
+            queued = bytearray(n)
             dist[source] = 0
             queue = deque([source])
-            queued[source] = True
+            push_back = queue.append
+            pop = queue.popleft
+            queued[source] = 1
             while queue:
-                u = queue.popleft()
-                queued[u] = False
+                u = pop()
+                queued[u] = 0
                 du = dist[u]
-                assert du is not None
-                for a in self.out[u]:
-                    if self.cap[a] <= 0:
-                        continue
-                    v = self.head[a]
-                    dv = du + self.cost[a]
-                    old = dist[v]
-                    if old is None or dv < old:
-                        dist[v] = dv
-                        via[v] = a
-                        if not queued[v]:
-                            queued[v] = True
-                            queue.append(v)
+                for a, v, c in adj[u]:
+                    if cap[a] > 0:
+                        dv = du + c
+                        if dv < dist[v]:
+                            dist[v] = dv
+                            via[v] = a
+                            if not queued[v]:
+                                queued[v] = 1
+                                push_back(v)
             cost = dist[sink]
-            if cost is None or cost >= 0:
+            if cost == unreached or cost >= 0:
                 return total
             push = None
             v = sink
             while v != source:
                 a = via[v]
-                push = self.cap[a] if push is None else min(push, self.cap[a])
-                v = self.head[a ^ 1]
+                push = cap[a] if push is None else min(push, cap[a])
+                v = head[a ^ 1]
             assert push is not None and push > 0
             v = sink
             while v != source:
                 a = via[v]
-                self.cap[a] -= push
-                self.cap[a ^ 1] += push
-                v = self.head[a ^ 1]
+                cap[a] -= push
+                cap[a ^ 1] += push
+                v = head[a ^ 1]
             total += push * cost

@@ -344,7 +344,12 @@ class GainInputs:
         return any(r is not None and r.origin == "model" for row in self.rates.values() for r in row.values())
 
     def has_data(self) -> bool:
-        return bool(self.programs_with_gain())
+        """Does any eligible program have a known gain? (`programs_with_gain` without building the list:
+        the report asks twice per evaluation, and the first program usually answers.)"""
+        levels = self.levels
+        rates = self.rates
+        return any(c.eligible and any(gain_of(rates, c.program, t) is not None for t in levels)
+                   for c in self.candidates)
 
     def missing_message(self) -> str:
         what = (f"the interview model {self.model.file} says the rates are unknown"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import field
+from itertools import repeat
+from operator import add, mul
 from typing import Any
 
 from ..records import record
@@ -72,15 +74,24 @@ def _ends(r: RateLike) -> tuple[float, float] | None:
 
 def distribution(probabilities: Iterable[float]) -> list[float]:
     """P(X = k) for k = 0..n, X a sum of independent Bernoulli(p_i): exact by dynamic programming."""
-    # new[k] = old[k-1]*p + old[k]*q: one comprehension per program instead of a loop that adds into a
-    # zeroed list. The same products and the same single addition per cell (IEEE addition and
-    # multiplication commute, and 0.0 + x is x for x >= 0), so the floats are bit-identical.
+    # new[k] = old[k-1]*p + old[k]*q, one pass per program, run by `map` over the operator functions (no
+    # bytecode per cell). The same products and the same single addition per cell (IEEE addition and
+    # multiplication commute, and 0.0 + x is x for x >= 0), so the floats are bit-identical to the
+    # textbook loop. With hundreds of programs the upper tail underflows to exactly 0.0, and a cell whose
+    # two inputs are 0.0 is 0.0 again: those cells are counted, not computed, and appended at the end.
     dist = [1.0]
+    zeros = 0
     for p in probabilities:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"probability {p} outside [0, 1]")
         q = 1.0 - p
-        dist = [dist[0] * q, *[a * p + b * q for a, b in zip(dist[:-1], dist[1:], strict=True)], dist[-1] * p]
+        dist = [dist[0] * q, *map(add, map(mul, dist[:-1], repeat(p)), map(mul, dist[1:], repeat(q))),
+                dist[-1] * p]
+        while len(dist) > 1 and dist[-1] == 0.0:
+            dist.pop()
+            zeros += 1
+    if zeros:
+        dist += [0.0] * zeros
     return dist
 
 
