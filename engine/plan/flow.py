@@ -61,16 +61,23 @@ class Network:
         """Augment cheapest paths while they cost less than nothing; the total packed cost.
 
         Each round is the same FIFO Bellman-Ford queue over the arcs in the order they were added, so the
-        path it picks among equally cheap ones (and hence the plan) never depends on how fast it runs; the
-        speed comes from reading each node's arcs as prebuilt (arc, head, cost) triples, a sentinel for
-        "not reached" that every real distance beats, and locals instead of attribute look-ups.
+        path it picks among equally cheap ones (and hence the plan) never depends on how fast it runs.
+        The speed comes from what the queue reads: per node, its arcs with residual capacity as prebuilt
+        (arc, head, cost) triples in their original order (an arc without capacity is one the queue skips
+        anyway; a round changes capacities only on its path, so only the path's nodes are re-listed), a
+        sentinel for "not reached" that every real distance beats, and locals instead of attributes.
         """
         total = 0
         n = len(self.out)
         cap = self.cap
         head = self.head
         cost_of = self.cost
-        adj = [[(a, head[a], cost_of[a]) for a in arcs] for arcs in self.out]
+        out = self.out
+
+        def live(u: int) -> list[tuple[int, int, int]]:
+            return [(a, head[a], cost_of[a]) for a in out[u] if cap[a] > 0]
+
+        adj = [live(u) for u in range(n)]
         # "Not reached": above any distance the queue can set. A node's first distance extends its finder's
         # by one arc along a breadth-first tree of depth < n, and distances only fall after that, so every
         # distance is within n arcs' worth of the largest |cost| of zero.
@@ -78,39 +85,41 @@ class Network:
         while True:
             dist = [unreached] * n
             via = [-1] * n
-            queued = bytearray(n)
+            queued = [False] * n
             dist[source] = 0
             queue = deque([source])
             push_back = queue.append
             pop = queue.popleft
-            queued[source] = 1
+            queued[source] = True
             while queue:
                 u = pop()
-                queued[u] = 0
+                queued[u] = False
                 du = dist[u]
                 for a, v, c in adj[u]:
-                    if cap[a] > 0:
-                        dv = du + c
-                        if dv < dist[v]:
-                            dist[v] = dv
-                            via[v] = a
-                            if not queued[v]:
-                                queued[v] = 1
-                                push_back(v)
+                    dv = du + c
+                    if dv < dist[v]:
+                        dist[v] = dv
+                        via[v] = a
+                        if not queued[v]:
+                            queued[v] = True
+                            push_back(v)
             cost = dist[sink]
             if cost == unreached or cost >= 0:
                 return total
-            push = None
+            path = []
             v = sink
             while v != source:
                 a = via[v]
-                push = cap[a] if push is None else min(push, cap[a])
+                path.append(a)
                 v = head[a ^ 1]
-            assert push is not None and push > 0
-            v = sink
-            while v != source:
-                a = via[v]
+            push = min(cap[a] for a in path)
+            assert push > 0
+            touched = set()
+            for a in path:
                 cap[a] -= push
                 cap[a ^ 1] += push
-                v = head[a ^ 1]
+                touched.add(head[a])
+                touched.add(head[a ^ 1])
+            for u in touched:
+                adj[u] = live(u)
             total += push * cost
