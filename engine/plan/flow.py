@@ -13,6 +13,7 @@ one (every capacity is an integer).
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Sequence
 
@@ -64,7 +65,7 @@ class Network:
         path it picks among equally cheap ones (and hence the plan) never depends on how fast it runs.
         The speed comes from what the queue reads: per node, its arcs with residual capacity as prebuilt
         (arc, head, cost) triples in their original order (an arc without capacity is one the queue skips
-        anyway; a round changes capacities only on its path, so only the path's nodes are re-listed), a
+        anyway; a round changes capacities only on its path, so only the path's arcs join or leave), a
         sentinel for "not reached" that every real distance beats, and locals instead of attributes.
         """
         total = 0
@@ -72,12 +73,7 @@ class Network:
         cap = self.cap
         head = self.head
         cost_of = self.cost
-        out = self.out
-
-        def live(u: int) -> list[tuple[int, int, int]]:
-            return [(a, head[a], cost_of[a]) for a in out[u] if cap[a] > 0]
-
-        adj = [live(u) for u in range(n)]
+        adj = [[(a, head[a], cost_of[a]) for a in arcs if cap[a] > 0] for arcs in self.out]
         # "Not reached": above any distance the queue can set. A node's first distance extends its finder's
         # by one arc along a breadth-first tree of depth < n, and distances only fall after that, so every
         # distance is within n arcs' worth of the largest |cost| of zero.
@@ -114,12 +110,15 @@ class Network:
                 v = head[a ^ 1]
             push = min(cap[a] for a in path)
             assert push > 0
-            touched = set()
             for a in path:
+                # Keep each node's list in arc order: an arc leaves its tail's list when it fills and a
+                # reverse arc joins when it first gets capacity (arc indices grow along `out[u]`).
+                r = a ^ 1
                 cap[a] -= push
-                cap[a ^ 1] += push
-                touched.add(head[a])
-                touched.add(head[a ^ 1])
-            for u in touched:
-                adj[u] = live(u)
+                if not cap[a]:
+                    lst = adj[head[r]]
+                    del lst[bisect_left(lst, (a,))]
+                if not cap[r]:
+                    insort(adj[head[a]], (r, head[r], cost_of[r]))
+                cap[r] += push
             total += push * cost
