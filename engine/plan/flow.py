@@ -77,7 +77,7 @@ class Network:
         # "Not reached": above any distance the queue can set. A node's first distance extends its finder's
         # by one arc along a breadth-first tree of depth < n, and distances only fall after that, so every
         # distance is within n arcs' worth of the largest |cost| of zero.
-        unreached = 1 << (max((abs(c).bit_length() for c in cost_of), default=0) + n.bit_length() + 1)
+        unreached = 1 << (max(max(cost_of, default=0), -min(cost_of, default=0)).bit_length() + n.bit_length() + 1)
         while True:
             dist = [unreached] * n
             via = [-1] * n
