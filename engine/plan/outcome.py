@@ -72,8 +72,8 @@ def _ends(r: RateLike) -> tuple[float, float] | None:
 
 def distribution(probabilities: Iterable[float]) -> list[float]:
     """P(X = k) for k = 0..n, X a sum of independent Bernoulli(p_i): exact by dynamic programming."""
-    # new[k] = old[k-1]*p + old[k]*q, one plain loop per program carrying old[k-1] along (faster on
-    # CPython 3.11+ than pairing cells with zip: no tuple per cell). The same products and the same single
+    # new[k] = old[k-1]*p + old[k]*q, one comprehension per program carrying old[k-1] along (faster on
+    # CPython 3.11+ than pairing sliced copies with zip, and no call per cell). The same products and the same single
     # addition per cell as the textbook loop, and the edges are 0.0*p + old[0]*q = old[0]*q and
     # old[-1]*p (0.0 + x is x for x >= 0), so the floats are bit-identical. With hundreds of programs the
     # upper tail underflows to exactly 0.0, and a cell whose two inputs are 0.0 is 0.0 again: those cells
@@ -84,13 +84,10 @@ def distribution(probabilities: Iterable[float]) -> list[float]:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"probability {p} outside [0, 1]")
         q = 1.0 - p
-        new: list[float] = []
-        append = new.append
         prev = 0.0
-        for x in dist:
-            append(prev * p + x * q)
-            prev = x
-        append(prev * p)
+        # `prev * p` is evaluated before `(prev := x)` rebinds prev: left operand first.
+        new = [prev * p + (prev := x) * q for x in dist]
+        new.append(prev * p)
         while len(new) > 1 and new[-1] == 0.0:
             new.pop()
             zeros += 1
