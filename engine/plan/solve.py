@@ -198,25 +198,26 @@ class _Model:
         forced_insts = {c.institution for c in self.cands if c.program in forced and self.scope and c.institution}
         units = len(forced_insts) + sum(1 for c in self.cands if c.program in forced
                                         and not (self.scope and c.institution))
+        node, add_arc, allowed = net.node, net.arc, self.allowed   # once per program: locals, not look-ups
+        covered, uncovered = _cost(forced=-1), _cost(forced=0)
         for c in self.cands:
-            levels = self.allowed.get(c.program)
+            levels = allowed.get(c.program)
             if not levels or c.program in barred:
                 continue
-            pn = program_node[c.program] = net.node()
+            pn = program_node[c.program] = node()
             if self.scope and c.institution:
                 if c.institution not in inst_node:
-                    inst_node[c.institution] = net.node()
-                    bonus = -1 if c.institution in forced_insts else 0
-                    net.arc(inst_node[c.institution], sink, 1, _cost(forced=bonus))
-                net.arc(pn, inst_node[c.institution], 1, 0)
+                    inst_node[c.institution] = node()
+                    add_arc(inst_node[c.institution], sink, 1,
+                            covered if c.institution in forced_insts else uncovered)
+                add_arc(pn, inst_node[c.institution], 1, 0)
             else:
-                net.arc(pn, sink, 1, _cost(forced=-1 if c.program in forced else 0))
+                add_arc(pn, sink, 1, covered if c.program in forced else uncovered)
             for level, cost in self._arc_costs(c, levels):
                 key = (level, c.fit)
                 if key not in group_node:
                     group_node[key] = self._group(net, level_node[level], level, c.fit)
-                arc = net.arc(group_node[key], pn, 1, cost)
-                program_arcs.append((arc, c.program, level))
+                program_arcs.append((add_arc(group_node[key], pn, 1, cost), c.program, level))
         total = net.min_cost_flow(source, sink)
         decisions = {p: level for arc, p, level in program_arcs if net.flow(arc) > 0}
         held = {c.institution for c in self.cands if c.program in decisions and self.scope and c.institution}
