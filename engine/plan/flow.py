@@ -13,6 +13,7 @@ one (every capacity is an integer).
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Sequence
 
@@ -46,9 +47,9 @@ class Network:
     def arc(self, tail: int, head: int, cap: int, cost: int) -> int:
         """Add an arc (and its zero-capacity reverse); the arc's index."""
         a = len(self.head)
-        self.head += [head, tail]
-        self.cap += [cap, 0]
-        self.cost += [cost, -cost]
+        self.head.extend((head, tail))
+        self.cap.extend((cap, 0))
+        self.cost.extend((cost, -cost))
         self.out[tail].append(a)
         self.out[head].append(a + 1)
         return a
@@ -58,47 +59,66 @@ class Network:
         return self.cap[a ^ 1]
 
     def min_cost_flow(self, source: int, sink: int) -> int:
-        """Augment cheapest paths while they cost less than nothing; the total packed cost."""
+        """Augment cheapest paths while they cost less than nothing; the total packed cost.
+
+        Each round is the same FIFO Bellman-Ford queue over the arcs in the order they were added, so the
+        path it picks among equally cheap ones (and hence the plan) never depends on how fast it runs.
+        The speed comes from what the queue reads: per node, its arcs with residual capacity as prebuilt
+        (arc, head, cost) triples in their original order (an arc without capacity is one the queue skips
+        anyway; a round changes capacities only on its path, so only the path's arcs join or leave), a
+        sentinel for "not reached" that every real distance beats, and locals instead of attributes.
+        """
         total = 0
         n = len(self.out)
+        cap = self.cap
+        head = self.head
+        cost_of = self.cost
+        adj = [[(a, head[a], cost_of[a]) for a in arcs if cap[a] > 0] for arcs in self.out]
+        # "Not reached": above any distance the queue can set. A node's first distance extends its finder's
+        # by one arc along a breadth-first tree of depth < n, and distances only fall after that, so every
+        # distance is within n arcs' worth of the largest |cost| of zero.
+        unreached = 1 << (max(max(cost_of, default=0), -min(cost_of, default=0)).bit_length() + n.bit_length() + 1)
         while True:
-            dist: list[int | None] = [None] * n
+            dist = [unreached] * n
             via = [-1] * n
             queued = [False] * n
             dist[source] = 0
             queue = deque([source])
+            push_back = queue.append
+            pop = queue.popleft
             queued[source] = True
             while queue:
-                u = queue.popleft()
+                u = pop()
                 queued[u] = False
                 du = dist[u]
-                assert du is not None
-                for a in self.out[u]:
-                    if self.cap[a] <= 0:
-                        continue
-                    v = self.head[a]
-                    dv = du + self.cost[a]
-                    old = dist[v]
-                    if old is None or dv < old:
+                for a, v, c in adj[u]:
+                    dv = du + c
+                    if dv < dist[v]:
                         dist[v] = dv
                         via[v] = a
                         if not queued[v]:
                             queued[v] = True
-                            queue.append(v)
+                            push_back(v)
             cost = dist[sink]
-            if cost is None or cost >= 0:
+            if cost == unreached or cost >= 0:
                 return total
-            push = None
+            path = []
             v = sink
             while v != source:
                 a = via[v]
-                push = self.cap[a] if push is None else min(push, self.cap[a])
-                v = self.head[a ^ 1]
-            assert push is not None and push > 0
-            v = sink
-            while v != source:
-                a = via[v]
-                self.cap[a] -= push
-                self.cap[a ^ 1] += push
-                v = self.head[a ^ 1]
+                path.append(a)
+                v = head[a ^ 1]
+            push = min(cap[a] for a in path)
+            assert push > 0
+            for a in path:
+                # Keep each node's list in arc order: an arc leaves its tail's list when it fills and a
+                # reverse arc joins when it first gets capacity (arc indices grow along `out[u]`).
+                r = a ^ 1
+                cap[a] -= push
+                if not cap[a]:
+                    lst = adj[head[r]]
+                    del lst[bisect_left(lst, (a,))]
+                if not cap[r]:
+                    insort(adj[head[a]], (r, head[r], cost_of[r]))
+                cap[r] += push
             total += push * cost

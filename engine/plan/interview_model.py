@@ -344,7 +344,12 @@ class GainInputs:
         return any(r is not None and r.origin == "model" for row in self.rates.values() for r in row.values())
 
     def has_data(self) -> bool:
-        return bool(self.programs_with_gain())
+        """Does any eligible program have a known gain? (`programs_with_gain` without building the list:
+        the report asks twice per evaluation, and the first program usually answers.)"""
+        levels = self.levels
+        rates = self.rates
+        return any(c.eligible and any(gain_of(rates, c.program, t) is not None for t in levels)
+                   for c in self.candidates)
 
     def missing_message(self) -> str:
         what = (f"the interview model {self.model.file} says the rates are unknown"
@@ -372,14 +377,20 @@ class GainInputs:
             if pop:
                 out.append(pop)
             out.extend(self.model.notes)
-        for tier in self.levels:
-            gains = {round(g, 9) for c in self.candidates if c.eligible
-                     and (g := gain_of(self.rates, c.program, tier)) is not None}
-            if len(gains) == 1 and len(self.programs_with_gain()) > 1:
+        # Each eligible program's gain per tier, looked up once: the same answers `programs_with_gain`,
+        # `programs_without_gain` and `has_data` give, without asking them per tier.
+        levels = self.levels
+        eligible = [c.program for c in self.candidates if c.eligible]
+        gain = {tier: [gain_of(self.rates, p, tier) for p in eligible] for tier in levels}
+        with_gain = [p for k, p in enumerate(eligible) if any(gain[t][k] is not None for t in levels)]
+        for tier in levels:
+            gains = {round(g, 9) for g in gain[tier] if g is not None}
+            if len(gains) == 1 and len(with_gain) > 1:
                 what = "signal" if tier == "signal" else f"{tier} signal"
                 out.append(say("rates.same-gain", tier=tier, what=what))
-        missing = self.programs_without_gain()
-        if missing and self.has_data():
+        known = set(with_gain)
+        missing = sorted(p for p in eligible if p not in known)
+        if missing and with_gain:
             out.append(say("rates.unknown-gain", count=len(missing),
                            programs=", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")))
         if self.covered:

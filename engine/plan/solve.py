@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from itertools import product
 
 from ..records import record
-from .flow import Network, pack
+from .flow import BOUND, DIGIT_BITS, Network
 from .outcome import RateTable, gain_of
 from .quotas import Candidate, LevelQuota
 
@@ -73,14 +73,21 @@ def fill_weight(q: LevelQuota, fit: str) -> int:
 
 
 def _cost(**parts: int) -> int:
-    comps = [0] * WIDTH
+    """`pack` of the tuple with these components (the rest 0), without building the tuple: the model
+    prices thousands of arcs per solve, and a zero component adds nothing to the packed sum."""
+    out = 0
     for name, value in parts.items():
-        comps[_INDEX[name]] = value
-    return pack(comps, WIDTH)
+        if value:
+            k = _INDEX[name]
+            if abs(value) >= BOUND:
+                raise OverflowError(f"cost component {k} = {value} is too large to pack exactly")
+            out += value << _SHIFT[k]
+    return out
 
 
 _INDEX = {"forced": FORCED, "used": USED, "reserve": RESERVE, "strength": STRENGTH, "gain": GAIN,
           "deviation": DEVIATION, "shape": SHAPE, "score": SCORE, "tie": TIE}
+_SHIFT = [DIGIT_BITS * (WIDTH - 1 - k) for k in range(WIDTH)]
 
 
 def solve(candidates: Sequence[Candidate], quotas: Sequence[LevelQuota], *, strategy: str = "guide",
@@ -126,6 +133,7 @@ class _Model:
                         for c in cands if c.open}
         n = len(cands)
         self.tie = {c.program: int(round((c.rating or 0.0) * 1000)) * (n + 1) + (n - k) for k, c in enumerate(cands)}
+        self._priced: dict[str, list[tuple[str, int]]] = {}
 
     def keeps_precedence(self, decisions: Mapping[str, str]) -> bool:
         """Does a plan keep every precedence group (no later-side program signaled while a first-side one
@@ -190,31 +198,26 @@ class _Model:
         forced_insts = {c.institution for c in self.cands if c.program in forced and self.scope and c.institution}
         units = len(forced_insts) + sum(1 for c in self.cands if c.program in forced
                                         and not (self.scope and c.institution))
+        node, add_arc, allowed = net.node, net.arc, self.allowed   # once per program: locals, not look-ups
+        covered, uncovered = _cost(forced=-1), _cost(forced=0)
         for c in self.cands:
-            levels = self.allowed.get(c.program)
+            levels = allowed.get(c.program)
             if not levels or c.program in barred:
                 continue
-            pn = program_node[c.program] = net.node()
+            pn = program_node[c.program] = node()
             if self.scope and c.institution:
                 if c.institution not in inst_node:
-                    inst_node[c.institution] = net.node()
-                    bonus = -1 if c.institution in forced_insts else 0
-                    net.arc(inst_node[c.institution], sink, 1, _cost(forced=bonus))
-                net.arc(pn, inst_node[c.institution], 1, 0)
+                    inst_node[c.institution] = node()
+                    add_arc(inst_node[c.institution], sink, 1,
+                            covered if c.institution in forced_insts else uncovered)
+                add_arc(pn, inst_node[c.institution], 1, 0)
             else:
-                net.arc(pn, sink, 1, _cost(forced=-1 if c.program in forced else 0))
-            for level in levels:
+                add_arc(pn, sink, 1, covered if c.program in forced else uncovered)
+            for level, cost in self._arc_costs(c, levels):
                 key = (level, c.fit)
                 if key not in group_node:
                     group_node[key] = self._group(net, level_node[level], level, c.fit)
-                gain = 0
-                if self.strategy == "gain":
-                    gain = -int(round((gain_of(self.rates, c.program, level) or 0.0) * GAIN_UNIT))
-                strength = self.strength[level]
-                arc = net.arc(group_node[key], pn, 1, _cost(
-                    reserve=1 if c.reserve else 0, gain=gain,
-                    score=-int(round(c.score * SCORE_UNIT)) * strength, tie=-self.tie[c.program] * strength))
-                program_arcs.append((arc, c.program, level))
+                program_arcs.append((add_arc(group_node[key], pn, 1, cost), c.program, level))
         total = net.min_cost_flow(source, sink)
         decisions = {p: level for arc, p, level in program_arcs if net.flow(arc) > 0}
         held = {c.institution for c in self.cands if c.program in decisions and self.scope and c.institution}
@@ -222,6 +225,24 @@ class _Model:
                for c in self.cands if (p := c.program) in forced):
             return None
         return total - _cost(forced=-units), decisions
+
+    def _arc_costs(self, c: Candidate, levels: list[str]) -> list[tuple[str, int]]:
+        """(level, packed cost) of each arc into `c`'s program node: the same in every threshold's solve,
+        so priced once per model."""
+        got = self._priced.get(c.program)
+        if got is None:
+            got = []
+            score = -int(round(c.score * SCORE_UNIT))
+            tie = -self.tie[c.program]
+            for level in levels:
+                gain = 0
+                if self.strategy == "gain":
+                    gain = -int(round((gain_of(self.rates, c.program, level) or 0.0) * GAIN_UNIT))
+                strength = self.strength[level]
+                got.append((level, _cost(reserve=1 if c.reserve else 0, gain=gain, score=score * strength,
+                                         tie=tie * strength)))
+            self._priced[c.program] = got
+        return got
 
     def _group(self, net: Network, level_node: int, level: str, fit: str) -> int:
         """The level x fit node, fed by arcs that price each signal against the fit's range."""
