@@ -74,9 +74,12 @@ def _repr(self: Any) -> str:
 
 
 def _frozen_setattr(self: Any, name: str, value: Any) -> None:
-    if name in self.__dict__ or name not in self.__record_fields__:
+    # Runs once per field of every instance built: the instance dict directly, as object.__setattr__
+    # would store a field (a record's fields are plain attributes, never descriptors).
+    fields = self.__dict__
+    if name in fields or name not in self.__record_fields__:
         raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-    object.__setattr__(self, name, value)
+    fields[name] = value
 
 
 def _frozen_delattr(self: Any, name: str) -> None:

@@ -141,6 +141,40 @@ def _never(value: Any) -> bool:
     return False
 
 
+_SCALAR_KINDS = frozenset({"string", "integer", "number", "boolean"})
+_CONTAINER_KEYWORDS = ("items", "minItems", "maxItems", "uniqueItems", "properties", "required",
+                       "additionalProperties")
+
+
+def _scalar_check(kind: str, choices: set[tuple[type, Any]] | None, bounds: tuple[Any, bool, Any, bool],
+                  lengths: tuple[int, int | None, Any]) -> _Check:
+    """The general check below specialised to one scalar type (most of a shortlist's cells): the same
+    answers without the branches for other types. As there, a number must be exactly an int (or a
+    float), a string may be a str subclass, and an enum matches on the (type, value) pair."""
+    low, has_low, high, has_high = bounds
+    min_len, max_len, pattern = lengths
+    if kind == "string":
+        def check_str(value: Any) -> bool:
+            if not isinstance(value, str) or (choices is not None and (type(value), value) not in choices):
+                return False
+            if len(value) < min_len or (max_len is not None and len(value) > max_len):
+                return False
+            return pattern is None or pattern(value) is not None
+        return check_str
+    if kind == "boolean":
+        def check_bool(value: Any) -> bool:
+            return type(value) is bool and (choices is None or (bool, value) in choices)
+        return check_bool
+    floats = kind == "number"
+
+    def check_number(value: Any) -> bool:
+        t = type(value)
+        if not (t is int or (floats and t is float)) or (choices is not None and (t, value) not in choices):
+            return False
+        return not ((has_low and not value >= low) or (has_high and not value <= high))
+    return check_number
+
+
 def _compile_check(schema: Any) -> _Check:
     if not isinstance(schema, dict):
         return _never
@@ -167,6 +201,9 @@ def _compile_check(schema: Any) -> _Check:
     props = {k: _compile_check(v) for k, v in (schema.get("properties") or {}).items()}
     required = tuple(schema.get("required", ()))
     open_ended = schema.get("additionalProperties", True) is True
+    if kind in _SCALAR_KINDS and not any(k in schema for k in _CONTAINER_KEYWORDS):
+        return _scalar_check(kind, choices if has_enum else None, (low, has_low, high, has_high),
+                             (min_len, max_len, pattern))
 
     def check(value: Any) -> bool:
         if expected is not None and (not isinstance(value, expected) or isinstance(value, bool) != is_boolean):
