@@ -5,12 +5,12 @@ The CLI turns these into messages and exit codes; nothing below the CLI prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .records import record
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Problem:
     """One thing wrong with one input, located as precisely as we can."""
 

@@ -28,12 +28,13 @@ _T = TypeVar("_T")
 @overload
 def record(cls: type[_T], /) -> type[_T]: ...
 @overload
-def record(*, frozen: bool = True) -> Callable[[type[_T]], type[_T]]: ...
+def record(*, frozen: bool = True, order: bool = False) -> Callable[[type[_T]], type[_T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def record(cls: type[_T] | None = None, /, *, frozen: bool = True) -> Any:
-    """`@record` (frozen) or `@record(frozen=False)` (mutable, unhashable, like a plain dataclass)."""
+def record(cls: type[_T] | None = None, /, *, frozen: bool = True, order: bool = False) -> Any:
+    """`@record` (frozen) or `@record(frozen=False)` (mutable, unhashable, like a plain dataclass);
+    `order=True` adds `<`, `<=`, `>`, `>=` comparing the compared fields in order, as dataclasses do."""
     def wrap(c: type[_T]) -> type[_T]:
         if not c.__doc__:  # else dataclasses computes a signature to write one (inspect.signature: slow)
             c.__doc__ = c.__name__
@@ -46,6 +47,8 @@ def record(cls: type[_T] | None = None, /, *, frozen: bool = True) -> Any:
         ns.__record_fields__ = frozenset(f.name for f in fields)
         ns.__eq__ = _eq
         ns.__repr__ = _repr
+        if order:
+            ns.__lt__, ns.__le__, ns.__gt__, ns.__ge__ = _lt, _le, _gt, _ge
         if frozen:
             ns.__hash__ = _hash
             ns.__setattr__ = _frozen_setattr
@@ -62,6 +65,33 @@ def _eq(self: Any, other: Any) -> Any:
         return NotImplemented
     names = self.__record_compare__
     return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+
+
+def _key_pair(self: Any, other: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    if other.__class__ is not self.__class__:
+        return None
+    names = self.__record_compare__
+    return tuple(getattr(self, n) for n in names), tuple(getattr(other, n) for n in names)
+
+
+def _lt(self: Any, other: Any) -> Any:
+    pair = _key_pair(self, other)
+    return NotImplemented if pair is None else pair[0] < pair[1]
+
+
+def _le(self: Any, other: Any) -> Any:
+    pair = _key_pair(self, other)
+    return NotImplemented if pair is None else pair[0] <= pair[1]
+
+
+def _gt(self: Any, other: Any) -> Any:
+    pair = _key_pair(self, other)
+    return NotImplemented if pair is None else pair[0] > pair[1]
+
+
+def _ge(self: Any, other: Any) -> Any:
+    pair = _key_pair(self, other)
+    return NotImplemented if pair is None else pair[0] >= pair[1]
 
 
 def _hash(self: Any) -> int:

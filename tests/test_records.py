@@ -116,3 +116,30 @@ def test_a_mutable_record_is_unhashable_and_compares_like_a_dataclass() -> None:
     assert a.name == "renamed"
     with pytest.raises(TypeError):
         hash(a)
+
+
+@record(order=True)
+class Ranked:
+    file: str
+    line: int | None
+    note: str = field(default="", compare=False)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class RankedDC:
+    file: str
+    line: int | None
+    note: str = field(default="", compare=False)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 3), st.text(max_size=2)), max_size=6))
+def test_an_ordered_record_sorts_as_an_ordered_dataclass(rows: list[tuple[str, int, str]]) -> None:
+    ours = sorted(Ranked(*r) for r in rows)
+    theirs = sorted(RankedDC(*r) for r in rows)
+    assert [(x.file, x.line, x.note) for x in ours] == [(x.file, x.line, x.note) for x in theirs]
+    for a in rows[:3]:
+        for b in rows[:3]:
+            ra, rb, da, db = Ranked(*a), Ranked(*b), RankedDC(*a), RankedDC(*b)
+            assert (ra < rb, ra <= rb, ra > rb, ra >= rb) == (da < db, da <= db, da > db, da >= db)
+    with pytest.raises(TypeError):
+        _ = Ranked("a", 1) < RankedDC("a", 1)  # another class: not comparable, as with dataclasses

@@ -9,7 +9,7 @@ rest is *context* that is loaded but only reported on when it is broken.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ SEVERITIES = ("error", "warning", "info")
 SUITES = ("guidance", "tracking")  # folders of guidance policies that form one policy set each
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Finding:
     """A problem with a severity: errors make a policy invalid, warnings and infos inform reviewers."""
 
