@@ -226,3 +226,27 @@ def test_evaluate_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: p
         assert not gc.isenabled()  # left as it found it
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("damage", [None, "wrong-shape", "other-rulesets"])
+def test_the_rulesets_json_from_the_cache_equals_a_fresh_encoding(cache_dir: Path, damage: str | None) -> None:
+    """A runtime takes each ruleset's JSON for the C core and the names its rules mention from the policy
+    cache (keyed by the policy set's content); what it takes equals a fresh encoding, and an entry of
+    another shape or for other rulesets is ignored and rebuilt."""
+    import hashlib
+
+    from signalwise.engine.chain.runtime import _mentioned, _ruleset_text, _ruleset_texts
+    from signalwise.engine.policy.compiler import compile_stages
+
+    ps = Catalogue(bundled_root()).policy_set("eras-2026", "internal-medicine", allow_missing_specialty=False,
+                                              where=("x", None))
+    parts = [part for stage in compile_stages(ps) for part in stage.parts]
+    fresh = {p.ruleset: (_ruleset_text(p.definition), sorted(_mentioned(p.definition))) for p in parts}
+    assert _ruleset_texts(ps, parts) == fresh  # computed, then stored
+    entry, = (cache_dir / "derived" / "rulesets").glob("*.json")
+    if damage is not None:
+        header, _, _ = entry.read_bytes().partition(b"\n")
+        doc = b'{"x": 1}' if damage == "wrong-shape" else b'{"another-ruleset": ["{}", []]}'
+        fmt, key, _ = header.decode().split(" ")
+        entry.write_bytes(f"{fmt} {key} {hashlib.sha256(doc).hexdigest()}\n".encode() + doc)
+    assert _ruleset_texts(ps, parts) == fresh

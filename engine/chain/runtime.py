@@ -247,14 +247,38 @@ def _mentioned(definition: Any, out: set[str] | None = None) -> set[str]:
     return out
 
 
+def _ruleset_text(definition: dict[str, Any]) -> str:
+    """A compiled ruleset's JSON for the C core: its rules without our own `run` key."""
+    return encode({rid: {k: v for k, v in d.items() if k != "run"} for rid, d in definition.items()})
+
+
+def _ruleset_texts(ps: PolicySet, parts: list[CompiledPart]) -> dict[str, tuple[str, list[str]]]:
+    """Per ruleset: (its JSON for the C core, the names its definition mentions). Both are pure functions of
+    the policies' content and signalwise's code, and encoding and walking every definition is a visible
+    part of a cold start, so they are kept in the policy cache with the policy set's content as the key
+    (file hashes in order); an entry that does not name exactly these rulesets is recomputed."""
+    from ..policy import cache as policy_cache
+
+    material = "".join(f"{p.ref}\0{p.sha256}\n" for p in ps.policies).encode()
+    cached = policy_cache.lookup_derived("rulesets", material)
+    names = [part.ruleset for part in parts]
+    if isinstance(cached, dict) and sorted(cached) == sorted(names) and all(
+            isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], list)
+            and all(isinstance(k, str) for k in v[1]) for v in cached.values()):
+        return {name: (text, keep) for name, (text, keep) in cached.items()}
+    out = {part.ruleset: (_ruleset_text(part.definition), sorted(_mentioned(part.definition))) for part in parts}
+    policy_cache.store_derived("rulesets", material, {k: list(v) for k, v in out.items()})
+    return out
+
+
 class _Ruleset:
     """One ruleset in durable-rules' C core, driven directly (no `durable.engine.Host`: it starts timer
     threads and writes JSON with `json.dumps`)."""
 
-    def __init__(self, name: str, definition: dict[str, Any]) -> None:
+    def __init__(self, name: str, text: str) -> None:
+        """`text`: the ruleset's rules as the C core reads them (`_ruleset_text`)."""
         self.name = name
-        rules = {rid: {k: v for k, v in d.items() if k != "run"} for rid, d in definition.items()}
-        self.handle: int = durable_rules_engine.create_ruleset(name, encode(rules))
+        self.handle: int = durable_rules_engine.create_ruleset(name, text)
 
     def assert_fact(self, fact: Fact) -> tuple[int, int]:
         """(result code, state handle): 0 handled, 1 no rule's values fit, 2 already observed."""
@@ -441,14 +465,14 @@ class Runtime:
                         by_type.setdefault(d.fact, []).append(d)
                 self._divisions[part.ruleset] = by_type
         # The fields each ruleset can see: what its rules mention, and the bookkeeping keys.
+        texts = _ruleset_texts(ps, [part for stage in self.stages.values() for part in stage.parts])
         self._keep: dict[str, frozenset[str]] = {
-            part.ruleset: frozenset(_mentioned(part.definition) | {TYPE_KEY, "_id"})
-            for stage in self.stages.values() for part in stage.parts}
+            name: frozenset(keep) | {TYPE_KEY, "_id"} for name, (_, keep) in texts.items()}
         self._rulesets: dict[str, _Ruleset] = {}
         for stage in self.stages.values():
             for part in stage.parts if stage.rules else ():
                 try:
-                    self._rulesets[part.ruleset] = _Ruleset(part.ruleset, part.definition)
+                    self._rulesets[part.ruleset] = _Ruleset(part.ruleset, texts[part.ruleset][0])
                 except Exception as exc:  # the C core rejects a ruleset: an unsupported condition
                     raise EngineError(f"the rules engine rejected the compiled policies in stage '{stage.name}' "
                                       f"({_names(part.rules)}): {exc}") from None
