@@ -1,8 +1,8 @@
 """`record`: a dataclass that costs one compiled method at import, not up to six.
 
 Every CLI run starts cold, and on CPython 3.11 to 3.13 `@dataclass(frozen=True)` writes and compiles six
-methods per class (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`): with about
-eighty classes that was the largest single cost of importing signalwise (measured at about 60 ms of a
+methods per class (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`): with nearly
+ninety classes that was the largest single cost of importing signalwise (measured at about 60 ms of a
 700 ms cold evaluate). A record lets `dataclasses` write the `__init__` only (the one method whose speed
 matters, since it runs for every instance) and shares the rest as plain functions that read the class's
 fields, so a record behaves as the dataclass it replaces:
