@@ -19,6 +19,7 @@ from ..policy.compiler import TYPE_KEY, flat
 from ..policy.messages import fill_message, tier_label
 from ..policy.model import AnyOf, PolicySet, Rule, SourceRef, Test
 from ..policy.templates import fmt_value, render
+from ..policy.values import refs
 
 REPORT_VERSION = "1.0"
 TOOL_VERSION = "0.1.0"
@@ -76,7 +77,7 @@ def _derive_used_fields(rule: Rule) -> dict[str, set[str]]:
                     walk(g, alias)
             else:
                 used[alias].add(t.field.removesuffix(".count") if t.op != "present" else t.field)
-                for ref in _refs(t.value):
+                for ref in refs(t.value):
                     used[ref[0]].add(ref[1])
     for p in rule.patterns:
         if not p.negated:
@@ -85,14 +86,6 @@ def _derive_used_fields(rule: Rule) -> dict[str, set[str]]:
     for m in re.finditer(r"\{([a-z_][a-z0-9_]*)\.([a-z0-9_.]+)", rule.because):
         used[m.group(1)].add(m.group(2))
     return used
-
-
-def _refs(v: Any) -> list[tuple[str, str]]:
-    if isinstance(v, tuple) and v and v[0] == "ref":
-        return [(v[1], v[2])]
-    if isinstance(v, tuple):
-        return [x for item in v for x in _refs(item)]
-    return []
 
 
 def _shown_fields(rule: Rule) -> dict[str, tuple[tuple[str, str, str | None], ...]]:
